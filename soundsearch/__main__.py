@@ -1,0 +1,3 @@
+from soundsearch.cli import main
+
+raise SystemExit(main())

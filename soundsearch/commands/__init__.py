@@ -1,0 +1,7 @@
+"""CLI commands, one module per area. Each module exposes ``register(subparsers)``."""
+
+from __future__ import annotations
+
+from soundsearch.commands import library
+
+COMMAND_MODULES = [library]

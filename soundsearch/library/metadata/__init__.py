@@ -1,0 +1,166 @@
+"""Everything a sound file says about itself, merged into one :class:`Metadata` record.
+
+Each source (embedded tags, RIFF chunks, file/folder names, UCS names, sidecar files) is one small
+module that registers a reader function by name (STYLE.md #8)::
+
+    @register("filename")
+    def read(path: Path, ctx: ReadContext) -> list[Field]: ...
+
+:func:`read_metadata` runs every registered reader, keeps each field's provenance, and builds the
+*metadata text* that the model embeds. A reader that fails records an error for that source and
+the others still run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from soundsearch.library.metadata.text import build_text, clean_value
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One piece of metadata: ``name`` is normalised (e.g. "description", "keywords", "category"),
+    ``source`` says where it came from (e.g. "id3:TIT2", "ixml:USER/FXNAME", "filename", "ucs",
+    "sidecar:foo.json")."""
+
+    name: str
+    value: str
+    source: str
+
+
+@dataclass
+class ReadContext:
+    """What readers may share while scanning: the library root the file was found under and a cache
+    for folder-level data (parsed CSV sheets, folder description files) so each is read once."""
+
+    root: Path | None = None
+    cache: dict = field(default_factory=dict)
+
+
+@dataclass
+class Metadata:
+    fields: list[Field] = field(default_factory=list)
+    text: str = ""  # the metadata text the model embeds; "" when the file carries no words
+    errors: list[str] = field(default_factory=list)  # per-source failures, e.g. "riff: bad iXML"
+
+    @property
+    def untagged(self) -> bool:
+        return not self.text
+
+    def get(self, name: str) -> list[str]:
+        return [f.value for f in self.fields if f.name == name]
+
+    def by_source(self) -> dict[str, list[Field]]:
+        """Fields grouped by source family ("id3", "ixml", "bext", "info", "filename", "ucs",
+        "sidecar", ...), in reading order — what the CLI's ``info`` and the GUI detail pane show."""
+        groups: dict[str, list[Field]] = {}
+        for f in self.fields:
+            groups.setdefault(f.source.split(":", 1)[0], []).append(f)
+        return groups
+
+    def to_json(self) -> dict:
+        return {
+            "fields": [{"name": f.name, "value": f.value, "source": f.source} for f in self.fields],
+            "text": self.text,
+            "errors": list(self.errors),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Metadata:
+        return cls(
+            fields=[Field(**f) for f in data.get("fields", [])],
+            text=data.get("text", ""),
+            errors=list(data.get("errors", [])),
+        )
+
+
+Reader = Callable[[Path, ReadContext], list[Field]]
+READERS: dict[str, Reader] = {}
+
+
+def register(name: str) -> Callable[[Reader], Reader]:
+    def deco(fn: Reader) -> Reader:
+        READERS[name] = fn
+        return fn
+
+    return deco
+
+
+class ReaderError(Exception):
+    """Raised by a reader that got some fields but also hit a problem (a corrupt iXML chunk beside a
+    good bext chunk, one bad sidecar beside a good sheet): the fields are kept, the reason recorded."""
+
+    def __init__(self, reason: str, fields: list[Field] | None = None):
+        super().__init__(reason)
+        self.fields = list(fields or [])
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, OSError) and exc.strerror:
+        text = exc.strerror  # the path is already known to the caller; keep the reason short
+    return text[:300]
+
+
+def read_metadata(path: Path, ctx: ReadContext | None = None) -> Metadata:
+    """Run every registered reader on ``path``; merge their fields and build the metadata text.
+
+    Never raises for a bad file: each reader's failure becomes ``"<source>: <reason>"`` in
+    ``Metadata.errors`` and the other readers still run. The file is only ever read.
+    """
+    path = Path(path)
+    ctx = ctx if ctx is not None else ReadContext()
+    fields: list[Field] = []
+    errors: list[str] = []
+    for name, reader in sorted(READERS.items(), key=_reading_order):
+        try:
+            got = reader(path, ctx)
+        except ReaderError as exc:
+            got = exc.fields
+            errors.append(f"{name}: {_reason(exc)}")
+        except Exception as exc:  # noqa: BLE001 — one bad source must not lose the others
+            log.debug("metadata reader %s failed on %s", name, path, exc_info=True)
+            got = []
+            errors.append(f"{name}: {_reason(exc)}")
+        fields.extend(got)
+    fields = _merge(fields + ucs.expand_tagged_catids(fields))
+    return Metadata(fields=fields, text=build_text(fields), errors=errors)
+
+
+# Tags written by people come first so that, when two sources say the same thing, the field keeps
+# the more authoritative provenance; readers registered by plugins run after these.
+_ORDER = ("embedded", "riff", "ucs", "filename", "sidecar")
+
+
+def _reading_order(item: tuple[str, Reader]) -> int:
+    return _ORDER.index(item[0]) if item[0] in _ORDER else len(_ORDER)
+
+
+def _merge(fields: list[Field]) -> list[Field]:
+    """Clean values and drop repeats of the same (name, value): the first source read wins."""
+    seen: set[tuple[str, str]] = set()
+    out: list[Field] = []
+    for f in fields:
+        value = clean_value(f.value)
+        key = (f.name, value.casefold())
+        if not value or key in seen:
+            continue
+        seen.add(key)
+        out.append(f if value == f.value else Field(f.name, value, f.source))
+    return out
+
+
+# Importing the source modules registers them; the order here is the reading order.
+from soundsearch.library.metadata import (  # noqa: E402
+    embedded,  # noqa: F401
+    filename,  # noqa: F401
+    riff,  # noqa: F401
+    sidecar,  # noqa: F401
+    ucs,
+)

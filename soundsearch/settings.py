@@ -1,0 +1,61 @@
+"""Typed user settings with a schema version (STYLE.md #6), stored as JSON in paths.settings_path()."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from soundsearch import paths
+from soundsearch.atomic import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class Settings:
+    schema_version: int = SCHEMA_VERSION
+    device: str = "auto"  # auto | cpu | cuda | mps
+    model: str = "default"  # "default" or a checkpoint folder
+    fusion_weight: float = 1.0  # weight of the metadata vector in late fusion
+    # Long files: embed at most this many seconds, taken from the most energetic part, so an
+    # hour-long field recording costs seconds, not minutes.
+    long_file_seconds: float = 30.0
+    autoplay: bool = True
+    output_device: str | None = None  # sounddevice name; None = system default
+    volume: float = 0.8
+    loop: bool = False
+    lexical_weight: float = 0.3  # weight of BM25 blended into the vector score
+    feedback_alpha: float = 1.0  # Rocchio: original query
+    feedback_beta: float = 0.75  # liked hits
+    feedback_gamma: float = 0.25  # disliked hits
+    extra: dict = field(default_factory=dict)  # forward-compatible bag for GUI state etc.
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read settings; missing file → defaults; unknown keys ignored; a broken file is logged, not fatal."""
+    path = path or paths.settings_path()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return Settings()
+    except (OSError, ValueError) as exc:
+        log.warning("settings file %s unreadable (%s); using defaults", path, exc)
+        return Settings()
+    known = {f.name for f in dataclasses.fields(Settings)}
+    values = {k: v for k, v in data.items() if k in known}
+    values["schema_version"] = SCHEMA_VERSION  # migrations go here when the schema changes
+    try:
+        return Settings(**values)
+    except TypeError as exc:
+        log.warning("settings file %s invalid (%s); using defaults", path, exc)
+        return Settings()
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> None:
+    path = path or paths.settings_path()
+    atomic_write_text(path, json.dumps(dataclasses.asdict(settings), indent=2, sort_keys=True))
