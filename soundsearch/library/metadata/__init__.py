@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from soundsearch.library.metadata.names import fix_surrogates
 from soundsearch.library.metadata.text import build_text, clean_value
 
 log = logging.getLogger(__name__)
@@ -101,11 +102,13 @@ class ReaderError(Exception):
         self.fields = list(fields or [])
 
 
-def _reason(exc: BaseException) -> str:
+def _reason(exc: BaseException, path: Path) -> str:
+    """A short reason: the path is already known to whoever lists the error."""
     text = str(exc).strip() or type(exc).__name__
     if isinstance(exc, OSError) and exc.strerror:
-        text = exc.strerror  # the path is already known to the caller; keep the reason short
-    return text[:300]
+        text = exc.strerror
+    text = text.replace(f"'{path}'", repr(path.name)).replace(str(path), path.name)
+    return fix_surrogates(text[:300])
 
 
 def read_metadata(path: Path, ctx: ReadContext | None = None) -> Metadata:
@@ -123,11 +126,11 @@ def read_metadata(path: Path, ctx: ReadContext | None = None) -> Metadata:
             got = reader(path, ctx)
         except ReaderError as exc:
             got = exc.fields
-            errors.append(f"{name}: {_reason(exc)}")
+            errors.append(f"{name}: {_reason(exc, path)}")
         except Exception as exc:  # noqa: BLE001 — one bad source must not lose the others
             log.debug("metadata reader %s failed on %s", name, path, exc_info=True)
             got = []
-            errors.append(f"{name}: {_reason(exc)}")
+            errors.append(f"{name}: {_reason(exc, path)}")
         fields.extend(got)
     fields = _merge(fields + ucs.expand_tagged_catids(fields))
     return Metadata(fields=fields, text=build_text(fields), errors=errors)
@@ -152,11 +155,12 @@ def _merge(fields: list[Field]) -> list[Field]:
         if not value or key in seen:
             continue
         seen.add(key)
-        out.append(f if value == f.value else Field(f.name, value, f.source))
+        source = fix_surrogates(f.source)  # a sidecar's name may not be UTF-8
+        out.append(f if (value, source) == (f.value, f.source) else Field(f.name, value, source))
     return out
 
 
-# Importing the source modules registers them; the order here is the reading order.
+# Importing the source modules registers them (reading order: _ORDER above).
 from soundsearch.library.metadata import (  # noqa: E402
     embedded,  # noqa: F401
     filename,  # noqa: F401
