@@ -1,0 +1,141 @@
+"""Reading one new or changed file for a scan: content hash, audio properties, metadata.
+
+This is the part of a scan that costs CPU (metadata parsing is pure Python, mostly mutagen), so a
+big scan runs it in worker *processes*: threads would queue on the GIL (measured on the dev
+library: 2 threads no faster than 1), while 2 processes cost only ~10% more CPU in all than one
+(1,060 vs 1,159 files per CPU-second) and so nearly double the rate on two idle cores. Nothing here
+touches the catalog: outcomes go back to the scanner, which writes them in one transaction per batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import multiprocessing
+import os
+import signal
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from soundsearch.audio.errors import AudioError
+from soundsearch.audio.probe import AudioInfo, FileEnds, probe_ends, read_ends
+from soundsearch.library.metadata import Metadata, ReadContext, read_metadata
+from soundsearch.library.scan_plan import Task
+
+log = logging.getLogger(__name__)
+
+
+def content_hash(ends: FileEnds) -> str:
+    """SHA-256 (first 128 bits) over the size, the first and last 64 KiB and, for files over
+    256 KiB, four 4 KiB samples spread over the middle.
+
+    Why not whole files: a first scan would read the whole library (hundreds of GB of field
+    recordings); the ends are read anyway for the header. Any edit that changes the length, the
+    header, the tags (stored at the start or the end) or the whole sound (gain, fade, resampling)
+    changes these bytes. The middle samples catch what the ends alone would not: two takes of the
+    same length with silent heads and tails (a re-rendered region), which would otherwise look
+    identical; an edit confined to a few milliseconds of a long file's middle can still be missed,
+    which we accept. Why SHA-256: with the CPU's SHA extensions it hashes 128 KiB ~2x faster than
+    blake2b here (measured 0.18 vs 0.39 ms), and this is on every new file's path."""
+    h = hashlib.sha256(ends.size.to_bytes(8, "little"))
+    h.update(ends.head)
+    h.update(ends.middle)
+    h.update(ends.tail)
+    return h.hexdigest()[:32]
+
+
+@dataclass
+class Outcome:
+    task: Task
+    kind: str  # vanished | touch (same content, new mtime) | full | retag
+    size: int = 0
+    mtime_ns: int = 0
+    content_hash: str | None = None
+    info: AudioInfo | None = None
+    error: str | None = None
+    metadata: Metadata = field(default_factory=Metadata)
+
+
+def _metadata(path: str, ctx: ReadContext) -> Metadata:
+    try:
+        return read_metadata(Path(path), ctx)
+    except Exception as exc:  # read_metadata contains reader failures; this is a last guard
+        log.exception("metadata of %r", path)
+        return Metadata(errors=[f"metadata: {exc}"])
+
+
+def examine(task: Task, ctx: ReadContext) -> Outcome:
+    """Hash the file; unless only its mtime changed, probe it and read its metadata."""
+    if task.kind == "retag":
+        return Outcome(task, "retag", metadata=_metadata(task.path, ctx))
+    try:
+        ends = read_ends(task.path)
+    except FileNotFoundError:
+        return Outcome(task, "vanished")
+    except OSError as exc:
+        reason = f"cannot read: {exc.strerror.lower() if exc.strerror else exc}"
+        return Outcome(task, "full", task.size, task.mtime_ns, None, None, reason, _metadata(task.path, ctx))
+    digest = content_hash(ends)
+    if task.kind == "changed" and digest == task.old_hash:
+        return Outcome(task, "touch", ends.size, ends.mtime_ns, digest)
+    try:
+        info, error = probe_ends(task.path, ends), None
+    except AudioError as exc:
+        info, error = None, exc.reason
+    return Outcome(task, "full", ends.size, ends.mtime_ns, digest, info, error, _metadata(task.path, ctx))
+
+
+# In a worker process: one ReadContext per root, one cache for the life of the pool (one scan).
+_CACHE: dict = {}
+_CONTEXTS: dict[str, ReadContext] = {}
+
+
+def _examine_in_worker(task: Task, root: str) -> Outcome:
+    ctx = _CONTEXTS.get(root)
+    if ctx is None:
+        ctx = _CONTEXTS[root] = ReadContext(root=Path(root), cache=_CACHE)
+    return examine(task, ctx)
+
+
+def _worker_init() -> None:
+    # Ctrl-C reaches the whole process group: let the scanner alone handle it (it stops the pool)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class Examiner:
+    """Runs :func:`examine` on batches, here or in ``processes`` worker processes.
+
+    ``submit(batch)`` starts a batch and returns a function that waits for its outcomes, so the
+    scanner can write one batch while the workers read the next."""
+
+    def __init__(self, roots: dict[int, str], processes: int = 0) -> None:
+        self._roots = roots
+        cache: dict = {}
+        self._contexts = {rid: ReadContext(root=Path(root), cache=cache) for rid, root in roots.items()}
+        self._pool = None
+        if processes > 1:
+            # spawn, not fork: the scan may run on a GUI worker thread, and forking a threaded
+            # process can deadlock the child
+            self._pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_worker_init)
+            self._processes = processes
+
+    def submit(self, batch: list[Task]) -> Callable[[], list[Outcome]]:
+        if self._pool is None:
+            return lambda: [examine(t, self._contexts[t.root_id]) for t in batch]
+        chunk = max(1, len(batch) // (4 * self._processes))
+        results = self._pool.map(_examine_in_worker, batch, [self._roots[t.root_id] for t in batch],
+                                 chunksize=chunk)
+        return lambda: list(results)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def default_processes() -> int:
+    """Worker processes for a big scan: one per core, at most 4 (beyond that the disk and the
+    single writer are the limit). A frozen app must call multiprocessing.freeze_support()."""
+    return max(1, min(4, os.cpu_count() or 1))

@@ -1,0 +1,116 @@
+"""The catalog's SQLite schema and its migrations.
+
+The schema version is SQLite's ``PRAGMA user_version``: the number of migrations applied. To change
+the schema, append a migration (never edit an old one); a catalog opened by an older soundsearch
+than the one that wrote it is refused rather than damaged.
+
+Paths are BLOBs holding ``os.fsencode(path)``: file names are bytes on POSIX and need not be UTF-8,
+so text columns would lose some of them.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+_V1 = """
+CREATE TABLE roots (
+    id INTEGER PRIMARY KEY,
+    path BLOB NOT NULL UNIQUE,
+    added_at REAL NOT NULL
+);
+CREATE TABLE files (
+    id INTEGER PRIMARY KEY,
+    root_id INTEGER NOT NULL REFERENCES roots(id) ON DELETE CASCADE,
+    path BLOB NOT NULL UNIQUE,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    content_hash TEXT,
+    duration REAL,
+    sample_rate INTEGER,
+    channels INTEGER,
+    bit_depth INTEGER,
+    format TEXT,
+    frames INTEGER,
+    subtype TEXT,
+    status TEXT NOT NULL CHECK (status IN ('ok', 'error', 'metadata_only')),
+    error TEXT,                          -- why status is 'error' (or 'metadata_only')
+    note TEXT NOT NULL DEFAULT '',       -- usable but worth knowing: truncated, wrong extension …
+    metadata TEXT NOT NULL DEFAULT '{}', -- Metadata.to_json()
+    meta_text TEXT NOT NULL DEFAULT '',  -- Metadata.text, the text the model embeds ('' = untagged)
+    user TEXT NOT NULL DEFAULT '{}',     -- the user's own data (rating, favourite …): survives moves
+    scanned_at REAL NOT NULL
+);
+CREATE INDEX files_root ON files(root_id);
+CREATE INDEX files_hash ON files(content_hash);
+-- Problems that belong to no file row: unreadable folders, broken links, roots that are gone.
+CREATE TABLE scan_errors (
+    path BLOB PRIMARY KEY,
+    root_id INTEGER REFERENCES roots(id) ON DELETE CASCADE,
+    reason TEXT NOT NULL,
+    seen_at REAL NOT NULL
+);
+-- Per folder, a signature of its non-audio files (sidecars, CSV sheets): when it changes, the
+-- metadata of the audio below is read again even though the audio files themselves did not change.
+CREATE TABLE folders (
+    path BLOB PRIMARY KEY,
+    root_id INTEGER NOT NULL REFERENCES roots(id) ON DELETE CASCADE,
+    sidecar_sig TEXT NOT NULL
+);
+CREATE INDEX folders_root ON folders(root_id);
+-- Vectors' bookkeeping for the indexer: one row per (file, model).
+CREATE TABLE embeddings (
+    file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+    model_id TEXT NOT NULL,
+    audio BLOB,              -- float32 vector, NULL when the audio could not be embedded
+    meta BLOB,               -- float32 vector of the metadata text, NULL when untagged
+    content_hash TEXT,       -- the file content the audio vector was computed from
+    meta_text TEXT,          -- the metadata text the meta vector was computed from
+    error TEXT,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (file_id, model_id)
+);
+CREATE INDEX embeddings_model ON embeddings(model_id);
+"""
+
+Migration = Callable[[sqlite3.Connection], None]
+
+
+def _v1(db: sqlite3.Connection) -> None:
+    for statement in _V1.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+MIGRATIONS: list[Migration] = [_v1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class CatalogError(Exception):
+    """The catalog file cannot be used (written by a newer version, not a catalog, corrupt)."""
+
+
+def migrate(db: sqlite3.Connection, migrations: list[Migration] | None = None) -> int:
+    """Bring ``db`` to the newest schema, each migration in its own transaction. Returns the version."""
+    migrations = MIGRATIONS if migrations is None else migrations
+    try:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise CatalogError(f"not a soundsearch catalog or corrupt: {exc}") from exc
+    if version > len(migrations):
+        raise CatalogError(f"this catalog has schema version {version}, newer than this soundsearch "
+                           f"understands ({len(migrations)}); please update soundsearch")
+    for number in range(version, len(migrations)):
+        log.info("catalog: migrating schema %d → %d", number, number + 1)
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            migrations[number](db)
+            db.execute(f"PRAGMA user_version = {number + 1}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+    return len(migrations)

@@ -1,0 +1,111 @@
+"""The catalog's bookkeeping of embedding vectors, used by the indexer (issue 4).
+
+Audio and metadata vectors are stored separately per (file, model) so that a tag edit or a new
+fusion weight re-fuses without decoding audio again. Vectors are raw float32 bytes; rows go with
+their file (ON DELETE CASCADE) and stay with a moved file, whose id does not change.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from soundsearch.library.catalog import FileRecord
+
+
+@dataclass
+class EmbeddingRow:
+    file_id: int
+    audio: np.ndarray | None  # [D] float32; None when the audio could not be embedded
+    meta: np.ndarray | None  # [D] float32; None for an untagged file
+    content_hash: str | None  # the content the audio vector was computed from
+    meta_text: str | None  # the metadata text the meta vector was computed from
+    error: str | None = None
+
+
+def _blob(vec: np.ndarray | None) -> bytes | None:
+    if vec is None:
+        return None
+    vec = np.asarray(vec)
+    if vec.ndim != 1:
+        raise ValueError(f"an embedding must be one vector, got shape {vec.shape}")
+    return np.ascontiguousarray(vec, dtype=np.float32).tobytes()
+
+
+class EmbeddingStore:
+    """Mixed into :class:`~soundsearch.library.catalog.Catalog`."""
+
+    _db: sqlite3.Connection
+
+    def pending_embeddings(self, model_id: str, limit: int | None = None) -> list[FileRecord]:
+        """Usable files (ok or metadata_only) with no row for ``model_id``, or whose row was computed
+        from other content. A row with an error and the same content is not retried."""
+        from soundsearch.library.catalog import SELECT_FILES
+
+        sql = (f"{SELECT_FILES} LEFT JOIN embeddings e ON e.file_id = f.id AND e.model_id = ? "
+               "WHERE f.status IN ('ok', 'metadata_only') "
+               "AND (e.file_id IS NULL OR e.content_hash IS NOT f.content_hash) ORDER BY f.id")
+        params: tuple = (model_id,)
+        if limit is not None:
+            sql += " LIMIT ?"
+            params += (int(limit),)
+        return list(self._records(sql, params))  # type: ignore[attr-defined]
+
+    def stale_metadata(self, model_id: str) -> list[FileRecord]:
+        """Files whose audio vector is current but whose metadata text changed since (re-embed the
+        text and re-fuse; no decoding needed)."""
+        from soundsearch.library.catalog import SELECT_FILES
+
+        sql = (f"{SELECT_FILES} JOIN embeddings e ON e.file_id = f.id AND e.model_id = ? "
+               "WHERE e.content_hash IS f.content_hash AND e.meta_text IS NOT f.meta_text ORDER BY f.id")
+        return list(self._records(sql, (model_id,)))  # type: ignore[attr-defined]
+
+    def store_embeddings(self, model_id: str, rows: Iterable[EmbeddingRow]) -> None:
+        """Insert or replace the rows in one transaction (a killed indexer loses only this batch)."""
+        now = time.time()
+        values = [(int(r.file_id), model_id, _blob(r.audio), _blob(r.meta), r.content_hash, r.meta_text,
+                   r.error, now) for r in rows]
+        with self.transaction() as db:  # type: ignore[attr-defined]
+            # files deleted meanwhile (a concurrent scan) are skipped rather than failing the batch
+            db.executemany(
+                "INSERT OR REPLACE INTO embeddings (file_id, model_id, audio, meta, content_hash, meta_text, "
+                "error, updated_at) SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS "
+                "(SELECT 1 FROM files WHERE id = ?1)", values)
+
+    def load_embeddings(self, model_id: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(ids int64[N], audio float32[N, D], meta float32[N, D], has_meta bool[N])`` for the files
+        still in the catalog that have an audio vector (rows without one are skipped); ``meta`` is
+        zero where ``has_meta`` is False."""
+        rows = self._db.execute(
+            "SELECT e.file_id, e.audio, e.meta FROM embeddings e JOIN files f ON f.id = e.file_id "
+            "WHERE e.model_id = ? AND e.audio IS NOT NULL ORDER BY e.file_id", (model_id,)).fetchall()
+        if not rows:
+            empty = np.zeros((0, 0), np.float32)
+            return np.zeros(0, np.int64), empty, empty.copy(), np.zeros(0, bool)
+        dim = len(rows[0][1]) // 4
+        ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+        audio = np.frombuffer(b"".join(r[1] for r in rows), np.float32).reshape(len(rows), dim).copy()
+        has_meta = np.fromiter((r[2] is not None for r in rows), bool, len(rows))
+        zero = bytes(4 * dim)
+        meta = np.frombuffer(b"".join(r[2] if r[2] is not None else zero for r in rows), np.float32)
+        return ids, audio, meta.reshape(len(rows), dim).copy(), has_meta
+
+    def delete_embeddings(self, model_id: str | None = None) -> int:
+        """Drop the vectors of one model (None: of every model). Returns the number of rows."""
+        with self.transaction() as db:  # type: ignore[attr-defined]
+            if model_id is None:
+                return db.execute("DELETE FROM embeddings").rowcount
+            return db.execute("DELETE FROM embeddings WHERE model_id = ?", (model_id,)).rowcount
+
+    def drop_file_embeddings(self, file_id: int) -> None:
+        """The file's content changed: its vectors describe audio that is gone."""
+        self._db.execute("DELETE FROM embeddings WHERE file_id = ?", (int(file_id),))
+
+    def embedding_models(self) -> list[str]:
+        return [m for (m,) in self._db.execute("SELECT DISTINCT model_id FROM embeddings ORDER BY 1")]
