@@ -1,0 +1,257 @@
+"""What the main window does when the user acts: each handler is one call into a controller or
+the core. Kept apart from the layout code (main_window.py) so both stay readable."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer
+
+from soundsearch.audio.playback import output_devices
+from soundsearch.collections import Member
+from soundsearch.gui.preferences import PreferencesDialog
+from soundsearch.settings import save_settings
+
+log = logging.getLogger(__name__)
+
+
+class WindowActions:
+    """Mixed into MainWindow; uses the widgets and controllers it builds."""
+
+    # -- start-up and background work ----------------------------------------------------------
+    def start_background(self) -> None:
+        """Load the model (unless given), then scan and index every folder, all off the UI thread."""
+        QTimer.singleShot(0, self._warm_player)
+        if self.backend.model is None:
+            self.jobs.load_model()
+        self.jobs.update(None, index=True)
+
+    def _warm_player(self) -> None:
+        self.audition.pool.start(self.player.warm)
+
+    def _model_ready(self, model) -> None:
+        self.core.submit(self.backend.set_model, model, done=lambda _r: self.search.rerun(),
+                         name="engine")
+        self.show_message("Search model ready")
+
+    def _model_failed(self, message: str) -> None:
+        self.show_message(f"The search model could not be loaded: {message}. "
+                          "Scanning still works; check Preferences → Model.")
+
+    def _job_finished(self, kind: str, result) -> None:
+        if kind == "update":
+            self.refresh_engine()
+            index = getattr(result, "index", None)
+            if index is not None:
+                hours = index.audio_seconds / 3600
+                self.show_message(f"Indexed {index.files:,} new sounds ({hours:.2f} h of audio) in "
+                                  f"{index.seconds:.0f} s; {index.items:,} sounds searchable")
+
+    def _job_cancelled(self, kind: str) -> None:
+        self.show_message("Stopped. What was done so far is kept; it goes on from there next time.")
+        self.refresh_engine()
+
+    def refresh_engine(self) -> None:
+        self.core.submit(self.backend.refresh, done=lambda _n: self._after_refresh(), name="refresh")
+
+    def _after_refresh(self) -> None:
+        self.refresh_summary()
+        self.search.rerun()
+
+    def refresh_summary(self) -> None:
+        self.core.submit(self.backend.summary, done=self._show_summary, name="library summary",
+                         error=lambda exc: self.show_message(f"Cannot read the library catalog: {exc}"))
+
+    def _show_summary(self, summary) -> None:
+        self.summary = summary
+        self.library.show_summary(summary)
+        self.filters.set_choices(summary.stats)
+        self.stack.setCurrentWidget(self.page if summary.roots else self.empty)
+
+    # -- library -------------------------------------------------------------------------------
+    def add_folder(self, folder: Path) -> None:
+        folder = Path(folder)
+        if not folder.is_dir():
+            self.show_message(f"Not a folder: {folder}")
+            return
+        self.stack.setCurrentWidget(self.page)
+        self.core.submit(self.backend.add_root, folder, name="add folder",
+                         done=lambda root: self._folder_added(root),
+                         error=lambda exc: self.show_message(f"Cannot add {folder}: {exc}"))
+
+    def _folder_added(self, root: Path) -> None:
+        self.jobs.update([root])
+        self.refresh_summary()
+
+    def remove_folder(self, folder: Path) -> None:
+        self.core.submit(self.backend.remove_root, Path(folder), name="remove folder",
+                         done=lambda _ids: self._after_refresh(),
+                         error=lambda exc: self.show_message(f"Cannot remove {folder}: {exc}"))
+
+    def dragEnterEvent(self, event) -> None:
+        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+        if any(u.isLocalFile() and Path(u.toLocalFile()).is_dir() for u in urls):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:
+        for url in event.mimeData().urls():
+            if url.isLocalFile() and Path(url.toLocalFile()).is_dir():
+                self.add_folder(Path(url.toLocalFile()))
+        event.acceptProposedAction()
+
+    # -- results and audition ------------------------------------------------------------------
+    def _show_results(self, outcome) -> None:
+        keep = self.view.current_hit()
+        self.model.feedback = {i: 1 for i in self.search.liked} | {i: -1 for i in self.search.disliked}
+        self.model.set_hits(outcome.hits)
+        self.view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        row = self.model.row_of(keep.file_id) if keep is not None else -1
+        if row >= 0:  # re-ranked: stay on the same sound, without playing it again
+            self.view.selectionModel().blockSignals(True)
+            self.view.selectRow(row)
+            self.view.selectionModel().blockSignals(False)
+        self.peaks.forget_pending()
+        what = {"similar": "similar sounds", "collection": "sounds in the collection"}.get(
+            outcome.request.kind, "results")
+        if not self.backend.model and outcome.request.kind != "collection":
+            self.show_message("Loading the search model… results appear as soon as it is ready")
+        else:
+            self.show_message(f"{len(outcome.hits):,} {what} in {outcome.seconds * 1000:.0f} ms")
+
+    def _current_changed(self, hit) -> None:
+        self.detail.show_record(getattr(hit, "record", None))
+        self.audition.select(hit, self.settings.autoplay, self.view.neighbours())
+
+    def _type_ahead(self, text: str) -> None:
+        edit = self.search_box.edit
+        edit.setFocus(Qt.FocusReason.OtherFocusReason)
+        edit.insert(text)
+        self.search_box.timer.start()
+
+    def run_action(self, name: str) -> None:
+        hit = self.view.current_hit()
+        if name == "toggle":
+            self.audition.toggle()
+        elif name == "play":
+            self.audition.play(0.0)
+        elif name == "stop":
+            self.audition.stop()
+        elif name in ("like", "dislike") and hit is not None:
+            mark = self.search.feedback(hit.file_id, 1 if name == "like" else -1)
+            self.model.set_feedback(hit.file_id, mark)
+        elif name == "similar" and hit is not None:
+            self.search.similar(hit.file_id)
+        elif name == "collect":
+            hits = self.view.selected_hits()
+            target = self.collections_panel.current()
+            added = self.collections.add(target, [Member(h.file_id, Path(h.path)) for h in hits])
+            self.collections_panel.reload()
+            self.show_message(f"Added {added} to {target}")
+        elif name == "clear-feedback":
+            self.model.set_all_feedback({})
+            self.search.clear_feedback()
+
+    def _drop_on_collection(self, name: str, paths: list) -> None:
+        ids = {str(Path(h.path).resolve()): h.file_id for h in self.model.hits}
+        members = [Member(ids.get(str(Path(p).resolve())), Path(p)) for p in paths]
+        added = self.collections.add(name, members)
+        self.collections_panel.reload()
+        self.show_message(f"Added {added} to {name}")
+
+    def _set_loop(self, on: bool) -> None:
+        self.settings.loop = on
+        self.audition.set_loop(on)
+
+    def _set_volume(self, value: float) -> None:
+        self.settings.volume = value
+        self.audition.set_volume(value)
+
+    def _set_autoplay(self, on: bool) -> None:
+        self.settings.autoplay = on
+
+    def show_message(self, text: str) -> None:
+        self.status.setText(text)
+
+    # -- preferences ---------------------------------------------------------------------------
+    def open_preferences(self) -> PreferencesDialog:
+        roots = [Path(r["path"]) for r in self.summary.roots]
+        dialog = PreferencesDialog(self.settings, roots, output_devices(), self)
+        dialog.accepted.connect(lambda: self.apply_preferences(dialog.result_settings(),
+                                                               dialog.selected_roots(), roots))
+        dialog.open()
+        return dialog
+
+    def apply_preferences(self, new, roots: list[Path], old_roots: list[Path]) -> None:
+        old = self.settings
+        for root in set(old_roots) - set(roots):
+            self.remove_folder(root)
+        for root in [r for r in roots if r not in old_roots]:
+            self.add_folder(root)
+        changed = {f.name for f in dataclasses.fields(new) if getattr(new, f.name) != getattr(old, f.name)}
+        # one settings object is shared with the backend; copy the values into it
+        for name in changed:
+            setattr(old, name, getattr(new, name))
+        self.transport.autoplay.setChecked(old.autoplay)
+        if "output_device" in changed:
+            self.player.set_device(old.output_device)
+            self._warm_player()
+        if changed & {"model", "device"}:
+            self.jobs.load_model()
+            self.jobs.update(None)
+        elif changed & {"fusion_weight", "long_file_seconds", "lexical_weight"}:
+            if self.backend.model is not None:
+                self.core.submit(self.backend.set_model, self.backend.model, name="engine")
+            self.jobs.update(None)
+        self.save_settings()
+
+    def save_settings(self) -> None:
+        try:
+            save_settings(self.settings, self.settings_path)
+        except OSError as exc:
+            self.show_message(f"Cannot save settings: {exc}")
+
+    # -- window state --------------------------------------------------------------------------
+    def _restore_state(self) -> None:
+        st = self.state
+        geometry = st.load_bytes("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        for key, widget in (("main_splitter", self.main_split), ("center_splitter", self.center_split)):
+            blob = st.load_bytes(key)
+            if blob is not None:
+                widget.restoreState(blob)
+        header = st.load_bytes("columns")
+        if header is not None:
+            self.view.horizontalHeader().restoreState(header)
+        self.side.setCurrentIndex(st.load_int("side_tab", 0))
+        last = st.load_str("last_query")
+        if last:
+            self.search_box.set_text(last)
+            self.search.text = last  # searched as soon as the model is ready
+
+    def save_state(self) -> None:
+        st = self.state
+        st.save_bytes("geometry", self.saveGeometry())
+        st.save_bytes("main_splitter", self.main_split.saveState())
+        st.save_bytes("center_splitter", self.center_split.saveState())
+        st.save_bytes("columns", self.view.horizontalHeader().saveState())
+        st.save_value("side_tab", self.side.currentIndex())
+        st.save_value("last_query", self.search_box.text())
+        st.save_value("history", self.search_box.history)
+        st.sync()
+
+    def closeEvent(self, event) -> None:
+        self.save_state()
+        self.save_settings()
+        self.audition.shutdown()
+        # A cancelled scan or index stops within a batch; a model still loading cannot be stopped,
+        # and run_app() does not wait for it (see there).
+        self.jobs.shutdown(3000)
+        self.peaks.shutdown()
+        self.core.shutdown()
+        self.player.close()
+        super().closeEvent(event)

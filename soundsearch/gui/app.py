@@ -1,0 +1,109 @@
+"""Start the desktop app: ``soundsearch`` with no arguments, or the ``soundsearch-gui`` launcher.
+
+The window is shown before anything heavy happens: torch and the model load on a worker thread
+after the first paint (cold start to a usable window is measured by ``SOUNDSEARCH_STARTUP_PROBE=1``,
+which logs the time and quits). Nothing here, or anywhere in soundsearch, opens a network
+connection; the model libraries are told so too.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+
+_T0 = time.perf_counter()  # as early as this module is imported: the start of the GUI path
+
+# Offline by construction: transformers / huggingface_hub must never try the hub.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+from PySide6.QtCore import QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from soundsearch import __version__  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+APP_ID = "io.github.soundsearch.SoundSearch"  # AppStream id (packaging/*.metainfo.xml)
+DESKTOP_ID = "soundsearch"  # packaging/soundsearch.desktop
+
+
+def make_application(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
+    app.setApplicationName("soundsearch")
+    app.setApplicationDisplayName("soundsearch")
+    app.setApplicationVersion(__version__)
+    app.setOrganizationName("soundsearch")
+    app.setDesktopFileName(DESKTOP_ID)  # Wayland/X11 docks match the window to the .desktop entry
+    return app
+
+
+def build_window(settings=None, backend=None, player=None, start_jobs: bool = True):
+    """The main window over the user's catalog (or the given backend/player, for tests)."""
+    from soundsearch.audio.playback import Player
+    from soundsearch.collections import Collections
+    from soundsearch.gui.backend import Backend
+    from soundsearch.gui.icons import app_icon
+    from soundsearch.gui.main_window import MainWindow
+    from soundsearch.settings import load_settings
+
+    settings = settings or (backend.settings if backend else load_settings())
+    backend = backend or Backend(settings)
+    player = player or Player(device=settings.output_device, volume=settings.volume)
+    QApplication.instance().setWindowIcon(app_icon())
+    return MainWindow(backend, player, Collections(), start_jobs=start_jobs)
+
+
+def seconds_since_process_start() -> float:
+    """Wall time since the process began (Linux: from /proc, so interpreter start-up and imports
+    count too); elsewhere since this module was imported."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as f:
+            start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime", encoding="ascii") as f:
+            uptime = float(f.read().split()[0])
+        return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return time.perf_counter() - _T0
+
+
+def _no_display() -> bool:
+    """On Linux/BSD without X11 or Wayland (an SSH session, a server) Qt would abort the process."""
+    if sys.platform in ("win32", "darwin") or os.environ.get("QT_QPA_PLATFORM"):
+        return False
+    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def run_app(argv: list[str] | None = None) -> int:
+    if _no_display():
+        print("soundsearch: no display to open the app on (DISPLAY / WAYLAND_DISPLAY not set).\n"
+              "The command line works without one: soundsearch --help", file=sys.stderr)
+        return 2
+    app = make_application(argv)
+    window = build_window()
+    window.show()
+    probe = os.environ.get("SOUNDSEARCH_STARTUP_PROBE")
+
+    def usable() -> None:  # the first event-loop turn after show(): the window is painted and responds
+        elapsed = seconds_since_process_start()
+        log.info("window usable %.2f s after start (model loads in the background)", elapsed)
+        if probe:
+            print(f"startup: window usable after {elapsed:.3f} s", file=sys.stderr)
+            window.close()
+            app.quit()
+
+    QTimer.singleShot(0, usable)
+    code = app.exec()
+    if not window.jobs.pool.waitForDone(0):
+        # Still loading the model (torch cannot be interrupted) or finishing a batch: don't make the
+        # user wait for it. Everything worth keeping is committed (settings, window state, catalog
+        # transactions); at most the batch in flight is lost, as with any crash, and redone next time.
+        log.info("background work still running at exit; leaving without waiting for it")
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code

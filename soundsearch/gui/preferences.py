@@ -1,0 +1,162 @@
+"""Preferences: sample folders, compute device, model, fusion weight, auto-play, audio output and the
+long-file policy — a form over :class:`~soundsearch.settings.Settings` that returns an edited copy."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from soundsearch.settings import Settings
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+DEFAULT_OUTPUT = "System default"
+
+
+class PreferencesDialog(QDialog):
+    def __init__(self, settings: Settings, roots: list[Path], output_devices: list[str], parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Preferences")
+        self.setObjectName("preferences")
+        self._settings = settings
+        form = QFormLayout()
+
+        self.roots = QListWidget(self)
+        self.roots.addItems([str(r) for r in roots])
+        self.roots.setMaximumHeight(110)
+        add, remove = QPushButton("Add folder…", self), QPushButton("Remove", self)
+        add.clicked.connect(self._add_root)
+        remove.clicked.connect(self._remove_roots)
+        buttons = QHBoxLayout()
+        buttons.addWidget(add)
+        buttons.addWidget(remove)
+        buttons.addStretch(1)
+        folders = QVBoxLayout()
+        folders.addWidget(self.roots)
+        folders.addLayout(buttons)
+        form.addRow("Sample folders", _wrap(folders))
+
+        self.device = QComboBox(self)
+        self.device.addItems(DEVICES)
+        self.device.setCurrentText(settings.device if settings.device in DEVICES else "auto")
+        self.device.setToolTip("Where the model runs: auto picks a GPU (CUDA or Apple MPS) when there is one")
+        form.addRow("Compute device", self.device)
+
+        self.model = QComboBox(self)
+        self.model.addItems(["Default (shipped with the app)", "Checkpoint folder"])
+        self.model_path = QLineEdit(self)
+        self.model_path.setPlaceholderText("a folder with config.json + model.safetensors")
+        browse = QPushButton("Browse…", self)
+        browse.clicked.connect(self._browse_model)
+        custom = settings.model not in ("", "default")
+        self.model.setCurrentIndex(1 if custom else 0)
+        self.model_path.setText(settings.model if custom else "")
+        self.model.currentIndexChanged.connect(self._sync_model)
+        row = QHBoxLayout()
+        row.addWidget(self.model)
+        row.addWidget(self.model_path, 1)
+        row.addWidget(browse)
+        form.addRow("Model", _wrap(row))
+        self._browse = browse
+        self._sync_model()
+
+        self.fusion = QDoubleSpinBox(self)
+        self.fusion.setRange(0.0, 4.0)
+        self.fusion.setSingleStep(0.1)
+        self.fusion.setValue(settings.fusion_weight)
+        self.fusion.setToolTip("How much a sound's tags and names count beside how it sounds "
+                               "(0 = audio only)")
+        form.addRow("Metadata weight", self.fusion)
+
+        self.autoplay = QCheckBox("Play the selected sound", self)
+        self.autoplay.setChecked(settings.autoplay)
+        form.addRow("Auto-play", self.autoplay)
+
+        self.output = QComboBox(self)
+        self.output.addItem(DEFAULT_OUTPUT)
+        self.output.addItems(output_devices)
+        if settings.output_device and settings.output_device not in output_devices:
+            self.output.addItem(settings.output_device)  # keep a device that is unplugged right now
+        self.output.setCurrentText(settings.output_device or DEFAULT_OUTPUT)
+        form.addRow("Audio output", self.output)
+
+        self.long_file = QDoubleSpinBox(self)
+        self.long_file.setRange(5.0, 3600.0)
+        self.long_file.setSuffix(" s")
+        self.long_file.setDecimals(0)
+        self.long_file.setValue(settings.long_file_seconds)
+        self.long_file.setToolTip("Longer files are indexed from their loudest part of this length")
+        form.addRow("Index at most", self.long_file)
+
+        ok_cancel = QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        box = QDialogButtonBox(ok_cancel, self)
+        box.accepted.connect(self.accept)
+        box.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(box)
+
+    def _sync_model(self) -> None:
+        custom = self.model.currentIndex() == 1
+        self.model_path.setEnabled(custom)
+        self._browse.setEnabled(custom)
+
+    def _browse_model(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Model checkpoint folder", self.model_path.text())
+        if folder:
+            self.model_path.setText(folder)
+
+    def _add_root(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a sample folder")
+        if folder and not self.roots.findItems(folder, _exact()):
+            self.roots.addItem(folder)
+
+    def _remove_roots(self) -> None:
+        for item in self.roots.selectedItems():
+            self.roots.takeItem(self.roots.row(item))
+
+    def selected_roots(self) -> list[Path]:
+        return [Path(self.roots.item(i).text()) for i in range(self.roots.count())]
+
+    def result_settings(self) -> Settings:
+        """The edited settings (a copy; the original is untouched)."""
+        custom = self.model.currentIndex() == 1 and self.model_path.text().strip()
+        output = self.output.currentText()
+        return dataclasses.replace(
+            self._settings,
+            device=self.device.currentText(),
+            model=self.model_path.text().strip() if custom else "default",
+            fusion_weight=float(self.fusion.value()),
+            autoplay=self.autoplay.isChecked(),
+            output_device=None if output == DEFAULT_OUTPUT else output,
+            long_file_seconds=float(self.long_file.value()),
+            extra=dict(self._settings.extra),
+        )
+
+
+def _wrap(layout) -> QWidget:
+    widget = QWidget()
+    layout.setContentsMargins(0, 0, 0, 0)
+    widget.setLayout(layout)
+    return widget
+
+
+def _exact():
+    from PySide6.QtCore import Qt
+
+    return Qt.MatchFlag.MatchExactly

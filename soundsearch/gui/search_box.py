@@ -1,0 +1,85 @@
+"""The search box: search as you type (debounced), Enter forces, ↓ moves into the results, and a
+short history of searches (menu button and completion)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QStringListModel, Qt, QTimer, Signal
+from PySide6.QtWidgets import QCompleter, QHBoxLayout, QLineEdit, QMenu, QToolButton, QWidget
+
+DEBOUNCE_MS = 250  # long enough to skip mid-word queries, short enough to feel live
+HISTORY_SIZE = 20
+
+
+class SearchBox(QWidget):
+    searchRequested = Signal(str, bool)  # text, forced (Enter)
+    navigate = Signal(int)  # +1 for ↓, -1 for ↑: move the results selection
+
+    def __init__(self, history: list[str] | None = None, debounce_ms: int = DEBOUNCE_MS, parent=None) -> None:
+        super().__init__(parent)
+        self.edit = QLineEdit(self)
+        self.edit.setObjectName("search")
+        self.edit.setClearButtonEnabled(True)
+        self.edit.setPlaceholderText(
+            "Describe a sound, e.g. heavy wooden door slam, reverberant   (-word excludes, +word requires)")
+        self.history: list[str] = list(history or [])[:HISTORY_SIZE]
+        self._completion = QStringListModel(self.history, self)
+        completer = QCompleter(self._completion, self)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setCompletionMode(QCompleter.CompletionMode.InlineCompletion)
+        self.edit.setCompleter(completer)
+        self.history_button = QToolButton(self)
+        self.history_button.setText("History")
+        self.history_button.setToolTip("Recent searches")
+        self.history_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.history_menu = QMenu(self)
+        self.history_menu.aboutToShow.connect(self._fill_history_menu)
+        self.history_button.setMenu(self.history_menu)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.edit, 1)
+        layout.addWidget(self.history_button)
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(debounce_ms)
+        self.timer.timeout.connect(lambda: self.searchRequested.emit(self.text(), False))
+        self.edit.textEdited.connect(lambda _text: self.timer.start())
+        self.edit.returnPressed.connect(self.force)
+        self.edit.installEventFilter(self)
+        self.setFocusProxy(self.edit)
+
+    def text(self) -> str:
+        return self.edit.text().strip()
+
+    def set_text(self, text: str, search: bool = False) -> None:
+        self.edit.setText(text)
+        if search:
+            self.force()
+
+    def force(self) -> None:
+        """Search now (Enter), skipping the debounce."""
+        self.timer.stop()
+        self.add_history(self.text())
+        self.searchRequested.emit(self.text(), True)
+
+    def add_history(self, text: str) -> None:
+        text = text.strip()
+        if not text:
+            return
+        self.history = [text] + [h for h in self.history if h != text][: HISTORY_SIZE - 1]
+        self._completion.setStringList(self.history)
+
+    def _fill_history_menu(self) -> None:
+        self.history_menu.clear()
+        if not self.history:
+            self.history_menu.addAction("No searches yet").setEnabled(False)
+        for text in self.history:
+            action = self.history_menu.addAction(text)
+            action.triggered.connect(lambda _checked=False, t=text: self.set_text(t, search=True))
+
+    def eventFilter(self, obj, event) -> bool:
+        if obj is self.edit and event.type() == QEvent.Type.KeyPress:
+            key = event.key()
+            if key in (Qt.Key.Key_Down, Qt.Key.Key_Up):  # inline completion: no popup to navigate
+                self.navigate.emit(1 if key == Qt.Key.Key_Down else -1)
+                return True
+        return super().eventFilter(obj, event)

@@ -1,0 +1,147 @@
+"""What the results list shows and how it is asked for: a query (with filters and like/dislike
+feedback), "more like this", or a collection — each one call into the core on the core thread.
+
+At most one search runs at a time; a request that arrives meanwhile replaces any waiting one, so
+typing fast never queues stale searches and the newest text always wins.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from soundsearch.search import Filters
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Request:
+    kind: str = "query"  # "query" | "similar" | "collection"
+    text: str = ""
+    filters: Filters = field(default_factory=Filters)
+    liked: tuple[int, ...] = ()
+    disliked: tuple[int, ...] = ()
+    target: Any = None  # file id for "similar", collection name for "collection"
+
+
+@dataclass
+class Outcome:
+    request: Request
+    hits: list
+    seconds: float
+
+
+class SearchController(QObject):
+    resultsReady = Signal(object)  # Outcome
+    failed = Signal(str)
+    busyChanged = Signal(bool)
+
+    def __init__(self, core, collections=None, k: int = 100, parent=None) -> None:
+        """``core``: a :class:`~soundsearch.gui.worker.CoreThread` over a Backend."""
+        super().__init__(parent)
+        self.core = core
+        self.collections = collections
+        self.k = k
+        self.text = ""
+        self.filters = Filters()
+        self.liked: set[int] = set()
+        self.disliked: set[int] = set()
+        self.mode = "query"
+        self.target: Any = None
+        self._running = False
+        self._waiting: Request | None = None
+        self.last: Outcome | None = None
+
+    # -- what the user asks for ----------------------------------------------------------------
+    def query(self, text: str) -> None:
+        self.text, self.mode, self.target = text, "query", None
+        self.rerun()
+
+    def set_filters(self, filters: Filters) -> None:
+        self.filters = filters
+        self.rerun()
+
+    def feedback(self, file_id: int, mark: int) -> int:
+        """Like (+1) or dislike (-1) a hit; the same mark again clears it. Returns the new mark."""
+        current = 1 if file_id in self.liked else -1 if file_id in self.disliked else 0
+        new = 0 if current == mark else mark
+        self.liked.discard(file_id)
+        self.disliked.discard(file_id)
+        if new > 0:
+            self.liked.add(file_id)
+        elif new < 0:
+            self.disliked.add(file_id)
+        if self.mode == "query":
+            self.rerun()
+        return new
+
+    def clear_feedback(self) -> None:
+        self.liked.clear()
+        self.disliked.clear()
+        self.rerun()
+
+    def similar(self, file_id: int) -> None:
+        self.mode, self.target = "similar", int(file_id)
+        self.rerun()
+
+    def show_collection(self, name: str) -> None:
+        self.mode, self.target = "collection", name
+        self.rerun()
+
+    def rerun(self) -> None:
+        request = Request(self.mode, self.text, self.filters, tuple(sorted(self.liked)),
+                          tuple(sorted(self.disliked)), self.target)
+        if self._running:
+            self._waiting = request  # replaces an older waiting one: the newest wins
+            return
+        self._start(request)
+
+    @property
+    def busy(self) -> bool:
+        return self._running
+
+    # -- running it ----------------------------------------------------------------------------
+    def _start(self, request: Request) -> None:
+        self._running = True
+        self.busyChanged.emit(True)
+        started = time.monotonic()
+        backend = self.core.backend
+        k = self.k
+        filters = request.filters if request.filters.active else None
+        if request.kind == "similar":
+            fn, args = backend.similar, (request.target, filters, k)
+        elif request.kind == "collection":
+            members = self.collections.members(request.target) if self.collections is not None else []
+            fn, args = backend.hits_for, (members,)
+        else:
+            fn, args = backend.search, (request.text, filters, request.liked, request.disliked, k)
+        self.core.submit(fn, *args,
+                         done=lambda hits: self._done(request, hits, started),
+                         error=lambda exc: self._error(request, exc),
+                         name=f"search {request.text!r}")
+
+    def _done(self, request: Request, hits, started: float) -> None:
+        self._finish()
+        if self._waiting is not None:  # already outdated: run the newest instead of showing this
+            waiting, self._waiting = self._waiting, None
+            self._start(waiting)
+            return
+        self.last = Outcome(request, list(hits or []), time.monotonic() - started)
+        self.resultsReady.emit(self.last)
+
+    def _error(self, request: Request, exc: Exception) -> None:
+        self._finish()
+        log.warning("search %r failed: %s", request.text, exc)
+        self.failed.emit(str(exc))
+        if self._waiting is not None:
+            waiting, self._waiting = self._waiting, None
+            self._start(waiting)
+
+    def _finish(self) -> None:
+        self._running = False
+        self.busyChanged.emit(False)
