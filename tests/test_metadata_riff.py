@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import struct
 import time
+from pathlib import Path
 
 import mutagen.aiff
 import mutagen.wave
+import numpy as np
 import pytest
+import soundfile as sf
 from mutagen.id3 import COMM, TIT2, TXXX
 from test_metadata_helpers import (
     add_aiff_chunks,
@@ -24,7 +27,10 @@ from test_metadata_helpers import (
     write_audio,
 )
 
-from soundsearch.library.metadata import ReadContext, read_metadata
+from soundsearch.audio.probe import read_ends
+from soundsearch.library.metadata import FileBytes, ReadContext, read_metadata
+
+read_metadata_opened = read_metadata
 
 USER_IXML = """<?xml version="1.0" encoding="UTF-8"?>
 <BWFXML>
@@ -68,6 +74,32 @@ BILLION_LAUGHS = """<?xml version="1.0"?>
 EXTERNAL_ENTITY = """<?xml version="1.0"?>
 <!DOCTYPE BWFXML [<!ENTITY secret SYSTEM "file:///etc/passwd">]>
 <BWFXML><USER><DESCRIPTION>&secret;</DESCRIPTION></USER></BWFXML>"""
+
+
+@pytest.fixture(autouse=True, params=["opened", "held"])
+def bytes_source(request, monkeypatch):
+    """Every test twice: the reader opening the file itself, and the reader given the bytes a scan
+    already read for the content hash (ReadContext.file), which must change nothing."""
+    if request.param == "held":
+        def with_held(path, ctx=None):
+            ends = read_ends(path)
+            ctx = ctx or ReadContext()
+            held = FileBytes(str(Path(path)), ends.size, ends.head, ends.tail)
+            return read_metadata_opened(path, ReadContext(ctx.root, ctx.cache, held))
+        monkeypatch.setitem(globals(), "read_metadata", with_held)
+
+
+def test_chunks_in_the_middle_and_at_the_end_of_a_long_file(lib):
+    lib.mkdir(parents=True)
+    path = lib / "x.wav"
+    sf.write(str(path), np.zeros(200_000, dtype=np.float32), 8000, subtype="PCM_16")  # 400 KB
+    add_chunks(path, bext(b"Truck pass by"), before_data=True)
+    # after the data: iXML past the first 64 KiB but before the last (read from the file), then
+    # 100 KB of padding and an INFO list in the last 64 KiB
+    add_chunks(path, ixml(USER_IXML), chunk(b"JUNK", bytes(100_000)), info_list({b"INAM": b"Truck"}))
+    meta = read_metadata(path, ReadContext(root=lib))
+    assert meta.get("description")[:1] == ["Truck pass by"] and meta.get("title") == ["Truck"]
+    assert meta.get("fxname")[0] == "Barn Door Slam" and meta.errors == []
 
 
 def sources(meta) -> dict[str, list[str]]:

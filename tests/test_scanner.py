@@ -319,14 +319,19 @@ def test_adding_a_parent_folder_absorbs_a_root_and_keeps_ids(catalog, library):
     assert {r.path: r.id for r in catalog.iter_files() if r.path in ids} == ids
 
 
-def test_worker_processes_give_the_same_catalog(catalog, library, tmp_path):
+@pytest.mark.parametrize("start", ["fork", "spawn"])  # spawn: what a scan on a GUI thread uses
+def test_worker_processes_give_the_same_catalog(catalog, library, tmp_path, monkeypatch, start):
+    import multiprocessing
+    if start not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"no {start} on this platform")
+    monkeypatch.setattr(examine_mod, "_start_method", lambda: multiprocessing.get_context(start))
     do_scan(catalog, library.root, processes=2)
     with Catalog(tmp_path / "serial.sqlite3") as serial:
         do_scan(serial, library.root, processes=1)
 
         def rows(cat):
-            return sorted((str(r.path), r.content_hash, r.duration, r.status, r.metadata.text)
-                          for r in cat.iter_files())
+            return sorted((str(r.path), r.content_hash, r.duration, r.status, r.metadata.text,
+                           r.metadata.to_json()["fields"], r.metadata.errors) for r in cat.iter_files())
 
         assert rows(catalog) == rows(serial)
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from soundsearch.library.catalog import Catalog
 from soundsearch.library.walk import WalkResult
+
+if TYPE_CHECKING:  # the catalog imports numpy: scan worker processes, which import Task, need neither
+    from soundsearch.library.catalog import Catalog
 
 _SEP = os.fsencode(os.sep)
 

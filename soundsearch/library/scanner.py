@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 200  # files per transaction: a kill loses at most this many files' work
 PROCESS_MIN_TASKS = 1000
+AHEAD = 3  # batches read ahead of the one being written (a commit or a checkpoint may stall)
 
 
 @dataclass
@@ -91,12 +92,12 @@ def scan(catalog: Catalog, roots: Iterable[str | Path] | None = None, cancel: Ca
     try:
         yield Progress("scan", 0, len(tasks), "", started=started)
         batches = [tasks[i:i + batch_size] for i in range(0, len(tasks), batch_size)]
-        # keep the workers one batch ahead of the writer
-        waiting = [examiner.submit(batches[0])] if batches else []
+        # keep the workers AHEAD batches ahead of the writer, so that they never wait for it
+        waiting = [examiner.submit(b) for b in batches[:AHEAD]]
         for number, batch in enumerate(batches):
             _check(cancel)
-            if number + 1 < len(batches):
-                waiting.append(examiner.submit(batches[number + 1]))
+            if number + AHEAD < len(batches):
+                waiting.append(examiner.submit(batches[number + AHEAD]))
             outcomes = waiting.pop(0)()
             _check(cancel)
             with catalog.transaction():

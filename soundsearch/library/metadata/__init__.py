@@ -35,13 +35,40 @@ class Field:
     source: str
 
 
+@dataclass(frozen=True)
+class FileBytes:
+    """Bytes of the file being read that the caller already holds (the scanner reads each file's
+    ends once for its content hash and header): readers use them instead of opening the file."""
+
+    path: str  # os.fspath() of the file they belong to
+    size: int
+    head: bytes  # the first bytes: the whole file when ``tail`` is b""
+    tail: bytes = b""  # the last bytes, for a file longer than ``head``
+
+    def get(self, offset: int, n: int) -> bytes | None:
+        """``n`` bytes at ``offset`` (fewer at the end of the file), or None when not held."""
+        if offset + n <= len(self.head) or not self.tail:
+            return self.head[offset:offset + n]
+        start = self.size - len(self.tail)
+        if offset >= start:
+            return self.tail[offset - start:offset - start + n]
+        return None
+
+
 @dataclass
 class ReadContext:
-    """What readers may share while scanning: the library root the file was found under and a cache
-    for folder-level data (parsed CSV sheets, folder description files) so each is read once."""
+    """What readers may share while scanning: the library root the file was found under, a cache
+    for folder-level data (parsed CSV sheets, folder description files) so each is read once, and
+    optionally the bytes already read from the file (see :meth:`bytes_of`)."""
 
     root: Path | None = None
     cache: dict = field(default_factory=dict)
+    file: FileBytes | None = None
+
+    def bytes_of(self, path: Path) -> FileBytes | None:
+        """The held bytes of ``path``, or None (read the file yourself)."""
+        held = self.file
+        return held if held is not None and held.path == str(path) else None
 
 
 @dataclass
@@ -121,7 +148,7 @@ def read_metadata(path: Path, ctx: ReadContext | None = None) -> Metadata:
     ctx = ctx if ctx is not None else ReadContext()
     fields: list[Field] = []
     errors: list[str] = []
-    for name, reader in sorted(READERS.items(), key=_reading_order):
+    for name, reader in _ordered_readers():
         try:
             got = reader(path, ctx)
         except ReaderError as exc:
@@ -143,6 +170,16 @@ _ORDER = ("embedded", "riff", "ucs", "filename", "sidecar")
 
 def _reading_order(item: tuple[str, Reader]) -> int:
     return _ORDER.index(item[0]) if item[0] in _ORDER else len(_ORDER)
+
+
+_SORTED: list = [(), []]  # (READERS' items, those items in reading order): sorted once, not per file
+
+
+def _ordered_readers() -> list[tuple[str, Reader]]:
+    items = tuple(READERS.items())
+    if items != _SORTED[0]:  # a reader was registered (or replaced) since
+        _SORTED[:] = [items, sorted(items, key=_reading_order)]
+    return _SORTED[1]
 
 
 def _merge(fields: list[Field]) -> list[Field]:

@@ -3,7 +3,8 @@ Ogg Vorbis/Opus/FLAC), MP4 atoms (M4A), APEv2 and ASF.
 
 WAV and AIFF files are walked by :mod:`riff`, which opens them once and hands their ID3 chunk to
 :func:`id3_fields`; this reader leaves them alone unless their content is not a chunk container
-(a mislabelled MP3, say), in which case riff calls :func:`read_with_mutagen`.
+(a mislabelled MP3, say), in which case riff calls :func:`read_with_mutagen`. Ogg Vorbis comments
+come from :mod:`vorbis` when the scanner hands over the file's bytes (mutagen is the fallback).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from mutagen.wavpack import WavPack
 
 from soundsearch.library.metadata import Field, ReadContext, ReaderError, register
 from soundsearch.library.metadata.names import field_name, known
+from soundsearch.library.metadata.vorbis import ogg_vorbis_comments
 
 CHUNK_EXTENSIONS = frozenset({".wav", ".wave", ".bwf", ".rf64", ".w64", ".aif", ".aiff", ".aifc"})
 
@@ -180,6 +182,12 @@ def _mutagen_reason(exc: mutagen.MutagenError) -> str:
 
 @register("embedded")
 def read(path: Path, ctx: ReadContext) -> list[Field]:
-    if path.suffix.lower() in CHUNK_EXTENSIONS:
+    suffix = path.suffix.lower()
+    if suffix in CHUNK_EXTENSIONS:
         return []
+    if suffix in (".ogg", ".oga") and (held := ctx.bytes_of(path)) is not None:
+        # the common case without mutagen (see vorbis.py); anything unusual still goes to mutagen
+        tags = ogg_vorbis_comments(held.head, held.tail or held.head)
+        if tags is not None:
+            return vorbis_fields(tags)
     return read_with_mutagen(path)

@@ -7,6 +7,7 @@ separators and camelCase; noise is dropped, so a file named by a recorder yields
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from soundsearch.library.metadata import Field, ReadContext, register
@@ -46,7 +47,7 @@ def read(path: Path, ctx: ReadContext) -> list[Field]:
     words = _dedupe(name_words(stem(path.name)))
     if words:
         fields.append(Field("name_words", " ".join(words), "filename"))
-    key = ("folder-words", path.parent, ctx.root)
+    key = ("folder-words", os.path.dirname(path), ctx.root)  # str, not Path: hashed for every file
     folder = ctx.cache.get(key)
     if folder is None:  # the same for every file of the folder: work it out once per scan
         words = []

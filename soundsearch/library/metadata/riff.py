@@ -18,7 +18,7 @@ from pathlib import Path
 
 from mutagen.id3 import ID3
 
-from soundsearch.library.metadata import Field, ReadContext, ReaderError, register
+from soundsearch.library.metadata import Field, FileBytes, ReadContext, ReaderError, register
 from soundsearch.library.metadata.embedded import CHUNK_EXTENSIONS, id3_fields, read_with_mutagen
 from soundsearch.library.metadata.ixml import ixml_fields
 from soundsearch.library.metadata.names import decode
@@ -44,18 +44,36 @@ _RECORDER_LINE = re.compile(r"^\s*[a-z]{0,2}[A-Z][A-Z0-9_]*=(.*)$")
 
 
 class _Source:
-    """Byte access by offset over an open file: served from the head buffer when possible."""
+    """Byte access by offset: served from the head buffer, or from bytes the scanner already read
+    (``held``), when possible; the file is opened only for what lies elsewhere."""
 
-    def __init__(self, f: io.BufferedReader):
-        self.f = f
-        self.size = os.fstat(f.fileno()).st_size
-        self.head = f.read(HEAD_BYTES)
+    def __init__(self, path: Path, held: FileBytes | None = None):
+        self.path, self.held, self.f = path, held, None
+        if held is not None:
+            self.size, self.head = held.size, held.head[:HEAD_BYTES]
+        else:
+            self._open()
+            self.head = self.f.read(HEAD_BYTES)
+
+    def _open(self) -> None:
+        self.f = open(self.path, "rb")  # noqa: SIM115 — closed by close()
+        self.size = os.fstat(self.f.fileno()).st_size
 
     def get(self, offset: int, n: int) -> bytes:
         if offset + n <= len(self.head):
             return self.head[offset:offset + n]
+        if self.held is not None and (data := self.held.get(offset, n)) is not None:
+            return data
+        if self.f is None:
+            size = self.size
+            self._open()
+            self.size = size  # keep one view of the file: the size the held bytes belong to
         self.f.seek(offset)
         return self.f.read(n)
+
+    def close(self) -> None:
+        if self.f is not None:
+            self.f.close()
 
 
 def walk(src: _Source) -> tuple[str, dict[bytes, list[bytes]], list[str]]:
@@ -184,9 +202,11 @@ def chunk_fields(kind: str, chunks: dict[bytes, list[bytes]], problems: list[str
 def read(path: Path, ctx: ReadContext) -> list[Field]:
     if path.suffix.lower() not in CHUNK_EXTENSIONS:
         return []
-    with open(path, "rb") as f:
-        src = _Source(f)
+    src = _Source(path, ctx.bytes_of(path))
+    try:
         kind, chunks, problems = walk(src)
+    finally:
+        src.close()
     if not kind:
         # Not a chunk container despite its name (an MP3 called .wav): let mutagen try.
         return read_with_mutagen(path) if src.size else []

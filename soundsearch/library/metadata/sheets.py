@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -136,7 +137,7 @@ def _folders(path: Path, root: Path | None) -> list[Path]:
 
 def sheet_fields(path: Path, ctx: ReadContext) -> tuple[list[Field], list[str]]:
     """Fields from every sheet in the file's folder and its parents (nearest first), and problems."""
-    key = ("sheet-chain", path.parent, ctx.root)
+    key = ("sheet-chain", os.path.dirname(path), ctx.root)  # str, not Path: hashed for every file
     chain = ctx.cache.get(key)
     if chain is None:  # the same for every file of the folder
         chain = [s for folder in _folders(path, ctx.root) for s in _folder_sheets(folder, ctx)]

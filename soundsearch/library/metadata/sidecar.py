@@ -10,7 +10,9 @@ safely: JSON and YAML (safe loader) into plain data, XML by :mod:`safexml`.
 from __future__ import annotations
 
 import json
+import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from soundsearch.library.metadata import Field, ReadContext, ReaderError, register
@@ -142,14 +144,34 @@ def folder_description(folder: Path, ctx: ReadContext) -> list[Field]:
     return cached
 
 
+@dataclass
+class _Folder:
+    """What the sidecar reader needs of one folder, worked out once per scan (ctx.cache): most
+    folders have no same-stem sidecars, and then a file costs one look-up here."""
+
+    path: Path
+    names: dict[str, str]  # casefolded name -> real name
+    sidecars: bool  # any entry with a sidecar extension at all?
+
+
+def _folder(path: Path, ctx: ReadContext) -> _Folder:
+    key = ("sidecar-folder", os.path.dirname(path))  # a str key: hashing Path objects is slow
+    here = ctx.cache.get(key)
+    if here is None:
+        folder = path.parent
+        names = listing(folder, ctx)
+        here = ctx.cache[key] = _Folder(folder, names, any(n.endswith(SIDECAR_EXTENSIONS) for n in names))
+    return here
+
+
 @register("sidecar")
 def read(path: Path, ctx: ReadContext) -> list[Field]:
-    folder = path.parent
-    names = listing(folder, ctx)
+    here = _folder(path, ctx)
+    folder, names = here.path, here.names
     fields: list[Field] = []
     problems: list[str] = []
     done: set[str] = set()
-    for base in (stem(path.name), path.name):
+    for base in (stem(path.name), path.name) if here.sidecars else ():
         for ext in SIDECAR_EXTENSIONS:
             real = names.get((base + ext).casefold())
             if real is None or real in done or real == path.name:

@@ -81,11 +81,13 @@ def _key(word: str) -> str:
     return _WORD_KEY.sub("", word.casefold())
 
 
-def _words(name: str, value: str) -> list[str]:
+def _words(name: str, value: str) -> list[tuple[str, str]]:
+    """(word, key) pairs of a value, words without a key dropped. The key is worked out once per
+    word: the metadata text is built for every file a scan reads."""
     value = _URL.sub(" ", value)
     if name in ("keywords", "ucs_synonyms"):
         value = _LIST_SEP.sub(" ", value)  # tag lists: "door, wood; slam" -> words
-    return [w for w in value.split() if _key(w)]
+    return [(w, k) for w in value.split() if (k := _key(w))]
 
 
 def without_boilerplate(value: str) -> str:
@@ -98,24 +100,23 @@ def _segment(name: str, value: str, budget: int, seen: set[str]) -> list[str]:
     values lose the words already said."""
     if name in _SENTENCES:
         value = without_boilerplate(value)
-    words = _words(name, value)
+    pairs = _words(name, value)
     if name in _SENTENCES:
-        if all(_key(w) in seen or _key(w) in STOPWORDS for w in words):
+        if all(k in seen or k in STOPWORDS for _, k in pairs):
             return []
-        words = words[:budget]
+        pairs = pairs[:budget]
     else:
         fresh = []
-        for w in words:
-            key = _key(w)
-            if key in STOPWORDS or key not in seen:
-                fresh.append(w.strip(",;:") or w)
-                seen.add(key)
-        words = fresh[:budget]
+        for w, k in pairs:
+            if k in STOPWORDS or k not in seen:
+                fresh.append((w.strip(",;:") or w, k))  # stripping punctuation keeps the key
+                seen.add(k)
+        pairs = fresh[:budget]
     # Small words ("a door slam in the") read badly at the end of a cut; drop them.
-    while words and _key(words[-1]) in STOPWORDS:
-        words.pop()
-    seen.update(_key(w) for w in words)
-    return words
+    while pairs and pairs[-1][1] in STOPWORDS:
+        pairs.pop()
+    seen.update(k for _, k in pairs)
+    return [w for w, _ in pairs]
 
 
 def build_text(fields: Iterable[Field]) -> str:
