@@ -126,7 +126,10 @@ class MelSpectrogram(nn.Module):
             wave = nn.functional.pad(wave, (0, self.n_fft // 2 + 1 - wave.shape[-1]))
         spec = torch.stft(wave, self.n_fft, hop_length=self.hop, window=self.window, center=True,
                           pad_mode=self.pad_mode, return_complex=True)
-        spec = torch.view_as_real(spec).pow(2).sum(-1)
+        # re² + im² in one fused pass (a sum over the trailing pair axis was slower than the FFT).
+        parts = torch.view_as_real(spec)
+        real, imag = parts[..., 0], parts[..., 1]
+        spec = torch.addcmul(real * real, imag, imag)
         if self.power != 2.0:
             spec = spec.pow(self.power / 2.0)
         return torch.matmul(self.fbank, spec)
