@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from soundsearch.commands import library
+from soundsearch.commands import library, model, search
 
-COMMAND_MODULES = [library]
+COMMAND_MODULES = [library, model, search]

@@ -1,0 +1,140 @@
+"""Per-file attributes held in memory for filtering, and the BM25 index over the same files.
+
+Built once per search engine from the catalog (one pass over its rows), so a filter costs a few
+numpy comparisons instead of a catalog query per candidate, and the required/excluded words use the
+BM25 postings (same tokenizer as the lexical score: "-musical" also drops "music" files' stems).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from soundsearch.index.bm25 import BM25, name_terms, tokenize
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Filters:
+    min_duration: float | None = None
+    max_duration: float | None = None
+    sample_rates: tuple[int, ...] = ()
+    channels: tuple[int, ...] = ()
+    formats: tuple[str, ...] = ()  # "wav", "flac", "ogg" … (case-insensitive)
+    folder: str | None = None  # absolute folder prefix, or a substring of the folder below its root
+    ucs_category: str | None = None  # UCS category, subcategory or CatID (prefix), e.g. "DOOR"
+    require_words: tuple[str, ...] = ()
+    exclude_words: tuple[str, ...] = ()
+
+    @property
+    def active(self) -> bool:
+        return any(getattr(self, f.name) not in (None, ()) for f in fields(self))
+
+    def merged(self, other: Filters | None) -> Filters:
+        """Values set in ``other`` win; word lists are joined."""
+        if other is None:
+            return self
+        out = Filters(**{f.name: getattr(self, f.name) for f in fields(self)})
+        for f in fields(other):
+            value = getattr(other, f.name)
+            if f.name in ("require_words", "exclude_words"):
+                setattr(out, f.name, tuple(dict.fromkeys(getattr(out, f.name) + tuple(value))))
+            elif value not in (None, ()):
+                setattr(out, f.name, value)
+        return out
+
+
+def doc_terms(record) -> list[str]:
+    """What BM25 indexes for a file: its metadata text, plus its whole file name and CatIDs as single
+    terms (so typing "DOORWood_Slam_03" or "DOORWood" matches exactly one rare term)."""
+    md = record.metadata
+    terms = tokenize(md.text)
+    terms += name_terms(record.path.stem)
+    for catid in md.get("catid"):
+        terms += name_terms(catid)
+    return terms
+
+
+class LibraryTable:
+    def __init__(self) -> None:
+        self.ids = np.zeros(0, np.int64)
+        self.bm25 = BM25()
+
+    @classmethod
+    def build(cls, catalog) -> LibraryTable:
+        t0 = time.perf_counter()
+        table = cls()
+        ids, dur, sr, ch, fmt, folder, path, cats, docs = [], [], [], [], [], [], [], [], []
+        for rec in catalog.iter_files():
+            ids.append(rec.id)
+            dur.append(rec.duration if rec.duration is not None else np.nan)
+            sr.append(rec.sample_rate or 0)
+            ch.append(rec.channels or 0)
+            fmt.append((rec.format or rec.path.suffix.lstrip(".")).lower())
+            folder.append(str(rec.folder).lower())
+            path.append(os.fsdecode(rec.path.parent))
+            md = rec.metadata
+            cats.append(" ".join(md.get("category") + md.get("subcategory") + md.get("catid")).lower())
+            docs.append((rec.id, doc_terms(rec)))
+        table.ids = np.asarray(ids, np.int64)
+        table.duration = np.asarray(dur, np.float64)
+        table.sample_rate = np.asarray(sr, np.int64)
+        table.channels = np.asarray(ch, np.int64)
+        table.format = np.asarray(fmt, dtype=object)
+        table.folder = np.asarray(folder, dtype=object)
+        table.parent = np.asarray(path, dtype=object)
+        table.category = np.asarray(cats, dtype=object)
+        table.bm25.build(docs)
+        log.info("library table: %d files in %.2f s", len(ids), time.perf_counter() - t0)
+        return table
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def allowed(self, f: Filters | None) -> np.ndarray | None:
+        """Ids passing ``f`` (sorted), or None when nothing is filtered."""
+        if f is None or not f.active:
+            return None
+        m = np.ones(len(self.ids), bool)
+        if f.min_duration is not None:
+            m &= self.duration >= f.min_duration
+        if f.max_duration is not None:
+            m &= self.duration <= f.max_duration
+        if f.sample_rates:
+            m &= np.isin(self.sample_rate, list(f.sample_rates))
+        if f.channels:
+            m &= np.isin(self.channels, list(f.channels))
+        if f.formats:
+            wanted = {x.lower().lstrip(".").replace("aiff", "aif") for x in f.formats}
+            m &= _match(self.format, lambda v: v.replace("aiff", "aif") in wanted)
+        if f.folder:
+            if os.path.isabs(f.folder):
+                prefix = os.path.normpath(f.folder)
+                m &= _match(self.parent, lambda v: v == prefix or v.startswith(prefix + os.sep))
+            else:
+                needle = f.folder.lower().strip("/")
+                m &= _match(self.folder, lambda v: needle in v)
+        if f.ucs_category:
+            # word-start match: "door" finds "doors" and "doorwood", not "indoor"
+            pattern = re.compile(r"\b" + re.escape(f.ucs_category.lower().strip()))
+            m &= _match(self.category, lambda v: bool(pattern.search(v)))
+        ids = self.ids[m]
+        for word in f.require_words:
+            for term in tokenize(word):
+                ids = np.intersect1d(ids, self.bm25.rows_with(term), assume_unique=True)
+        for word in f.exclude_words:
+            for term in tokenize(word):
+                ids = np.setdiff1d(ids, self.bm25.rows_with(term), assume_unique=True)
+        return np.sort(ids)
+
+
+def _match(values: np.ndarray, pred) -> np.ndarray:
+    """Evaluate ``pred`` once per distinct value (folders, formats repeat across thousands of files)."""
+    uniq, inverse = np.unique(values, return_inverse=True)
+    return np.fromiter((bool(pred(v)) for v in uniq), bool, len(uniq))[inverse]

@@ -1,0 +1,216 @@
+"""The recipe of the shipped default head (``soundsearch train-default``), and its measurement.
+
+1. Read the dev library (``fetch_dev_library.sh``: real game sounds, one top-level folder per Debian
+   package) with the app's own metadata readers; captions come from names, folders and tags.
+2. Split by *package*: ``HELDOUT`` packages are never trained or tuned on; ``VALIDATION`` packages
+   choose the epoch; the rest train.
+3. Train the head on cached aisfx / MiniLM outputs; measure on the held-out packages in
+   ``audio``, ``metadata`` and ``late`` modes against a keyword match over names, with two query
+   sets: (a) the name/category words of each held-out class, (b) hand-written descriptive queries
+   that avoid the files' own words (tests/benchmarks/data/heldout_queries.json).
+4. The shipped head is then trained the same way on every package (``final="all"``, the epoch count
+   from step 3) or is the measured one (``final="train"``); the model card says which.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from soundsearch import paths
+from soundsearch.jobs import Job, Progress
+from soundsearch.model import features
+from soundsearch.model.api import new_model
+from soundsearch.model.checkpoint import EncoderSpec, collect_state, save_checkpoint
+from soundsearch.model.datasets import Item, library_items
+from soundsearch.model.evaluate import keyword_scores, multi_positive_metrics, random_baseline
+from soundsearch.model.featureset import FeatureSet, build_featureset, score_matrix
+from soundsearch.model.hybrid import HybridModel, PoolConfig
+from soundsearch.model.train import (
+    TrainConfig,
+    calibrate_fusion,
+    label_queries,
+    scale_metadata,
+    train_head,
+)
+
+log = logging.getLogger(__name__)
+
+HELDOUT = ("wesnoth-1.16-data", "widelands-data", "minetest-data")
+VALIDATION = ("supertuxkart-data", "extremetuxracer-data", "frozen-bubble-data", "pingus-data")
+_DATA = paths.resources_dir().parent / "tests" / "benchmarks" / "data"
+QUERIES, VALIDATION_QUERIES = _DATA / "heldout_queries.json", _DATA / "validation_queries.json"
+
+
+def dev_library_default() -> Path:
+    for candidate in (Path.home() / "dev-library", Path("/root/dev-library")):
+        if candidate.is_dir():
+            return candidate
+    return Path.home() / "dev-library"
+
+
+@dataclass
+class Recipe:
+    library: Path = field(default_factory=dev_library_default)
+    heldout: tuple[str, ...] = HELDOUT
+    validation: tuple[str, ...] = VALIDATION
+    head: dict = field(default_factory=lambda: {
+        "dim": 384, "fusion": "late", "text_init": "identity", "dropout": 0.1,
+        # Mean pooling: on the validation packages the transformer pooling head scored the same
+        # within noise (aisfx gives 1-3 blocks for most game sounds) at five times the training cost.
+        "pool": PoolConfig(layers=0, heads=4, width=256, ff_mult=2, dropout=0.1, input_norm=True)})
+    # Text projections frozen at identity: queries and metadata stay in MiniLM's space, so words
+    # never seen in training keep their meaning; the audio branch learns to map into that space.
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(
+        select_mode="audio,late", freeze=("proj_query", "proj_meta")))
+    # "all": retrain on every package for the shipped file; "train": ship the measured head.
+    final: str = "all"
+    max_seconds: float = 30.0
+    device: str = "cpu"
+
+
+def split(items: list[Item], recipe: Recipe) -> tuple[list[Item], list[Item], list[Item]]:
+    held = [it for it in items if it.group in recipe.heldout]
+    val = [it for it in items if it.group in recipe.validation]
+    train = [it for it in items if it.group not in recipe.heldout and it.group not in recipe.validation]
+    return train, val, held
+
+
+def descriptive_queries(fs: FeatureSet, root: Path, path: Path = QUERIES) -> tuple[list[str], np.ndarray]:
+    """The hand-written query set, relevance from its path patterns over ``fs``'s items."""
+    if not path.is_file():
+        return [], np.zeros((0, len(fs)), bool)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    rel_paths = [str(it.audio.relative_to(root)).lower() for it in fs.items]
+    texts = [q["text"] for q in data["queries"]]
+    relevant = np.array([[bool(re.search(q["relevant"], p)) for p in rel_paths] for q in data["queries"]])
+    return texts, relevant
+
+
+def measure(model, head: HybridModel, fs: FeatureSet, root: Path, device: str = "cpu") -> dict:
+    """{query set: {system: metrics}} on ``fs`` (the held-out items)."""
+    names = [" ".join(Path(it.audio.relative_to(root)).with_suffix("").parts[1:]) for it in fs.items]
+    out = {}
+    labels, rel_a = label_queries(fs)
+    texts_b, rel_b = descriptive_queries(fs, root)
+    for set_name, texts, relevant in (("names", labels, rel_a), ("descriptive", texts_b, rel_b)):
+        if not texts:
+            continue
+        vecs = features.text_vectors(model, texts)
+        rows = {mode: multi_positive_metrics(score_matrix(head, fs, vecs, mode, device=device), relevant)
+                for mode in ("audio", "metadata", "late")}
+        rows["keyword"] = multi_positive_metrics(keyword_scores(texts, names), relevant)
+        rows["random"] = random_baseline(relevant)
+        out[set_name] = rows
+    return out
+
+
+def report_markdown(results: dict, n_items: int) -> str:
+    cols = ("MAP", "mAP@10", "P@1", "P@10")
+    lines = []
+    for set_name, rows in results.items():
+        q = next(iter(rows.values())).get("queries", 0)
+        lines += [f"\n**{set_name} queries** ({q} queries, {n_items} held-out files)\n",
+                  "| system | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+        lines += [f"| {name} | " + " | ".join(f"{m[c]:.3f}" for c in cols) + " |" for name, m in rows.items()]
+    return "\n".join(lines) + "\n"
+
+
+def train_default(recipe: Recipe, out: Path, measure_out: Path | None = None) -> Job[dict]:
+    """Measure on held-out packages, then write the shipped head to ``out``. Returns the results."""
+    root = Path(recipe.library)
+    if not root.is_dir():
+        raise FileNotFoundError(f"dev library not found at {root} (run shared/corpus/fetch_dev_library.sh)")
+    yield Progress("read", 0, None, f"reading metadata under {root}")
+    items = [it for it in library_items(root) if it.captions or it.group in recipe.heldout]
+    train_items, val_items, held_items = split(items, recipe)
+    train_items = [it for it in train_items if it.captions]
+    model = new_model(EncoderSpec("aisfx"), EncoderSpec("minilm"), device=recipe.device, **recipe.head)
+    yield Progress("encode", 0, len(items), "encoding audio (cached after the first run)")
+    fs_train = build_featureset(model, train_items, recipe.max_seconds)
+    fs_val = build_featureset(model, val_items, recipe.max_seconds)
+    fs_held = build_featureset(model, held_items, recipe.max_seconds)
+    log.info("train %d, validation %d, held-out %d files", len(fs_train), len(fs_val), len(fs_held))
+    texts, relevant = descriptive_queries(fs_val, root, VALIDATION_QUERIES)
+    val_queries = (features.text_vectors(model, texts), relevant) if texts else None
+    measured = yield from train_head(HybridModel(model.config.head), fs_train, fs_val, recipe.train,
+                                     recipe.device, val_queries)
+    weight, weights = 1.0, {}
+    if val_queries is not None and recipe.head.get("fusion", "late") == "late":
+        weight, weights = calibrate_fusion(measured.head, fs_val, *val_queries, device=recipe.device)
+        scale_metadata(measured.head, weight)
+        log.info("late-fusion metadata weight %.2f (validation MAP by weight: %s)", weight, weights)
+    results = measure(model, measured.head, fs_held, root, recipe.device)
+    info = {"epochs": measured.best_epoch, "fusion_weight": weight, "n_held": len(fs_held)}
+    if measure_out is not None:
+        _save(model, measured.head, measure_out, recipe, "train", results, info)
+    final = measured
+    if recipe.final == "all":
+        every = build_featureset(model, [it for it in items if it.captions], recipe.max_seconds)
+        cfg = TrainConfig(**{**asdict(recipe.train), "stop_epoch": measured.best_epoch})
+        final = yield from train_head(HybridModel(model.config.head), every, None, cfg, recipe.device)
+        scale_metadata(final.head, weight)
+    model_id = _save(model, final.head, out, recipe, recipe.final, results, info)
+    return {"results": results, "model_id": model_id, "best_epoch": measured.best_epoch,
+            "history": measured.history, "best_val": measured.best_val, "fusion_weights": weights}
+
+
+def _save(model, head, out: Path, recipe: Recipe, trained_on: str, results: dict, info: dict) -> str:
+    packages = sorted({p.name for p in Path(recipe.library).iterdir() if p.is_dir()})
+    train_pk = [p for p in packages if p not in recipe.heldout] if trained_on == "all" else \
+        [p for p in packages if p not in recipe.heldout and p not in recipe.validation]
+    cfg = model.config
+    cfg.head = head.cfg
+    cfg.training = {"data": "soundsearch dev library (Debian game sound packages)", "packages": train_pk,
+                    "heldout": list(recipe.heldout), "validation": list(recipe.validation),
+                    "epochs": info["epochs"], "fusion_weight": info["fusion_weight"],
+                    "train": asdict(recipe.train)}
+    if trained_on == "all":
+        cfg.training["packages"] = packages
+    which = ("every package, held-out and validation ones included, after measuring"
+             if trained_on == "all" else "the training packages only (this is the measured head)")
+    pool = head.cfg.pool
+    pooling = (f"{pool.layers}-layer transformer pooling with a global token" if pool.layers
+               else "masked mean pooling")
+    card = MODEL_CARD.format(trained_on=", ".join(cfg.training["packages"]),
+                             heldout=", ".join(recipe.heldout), validation=", ".join(recipe.validation),
+                             epochs=info["epochs"], weight=info["fusion_weight"], which=which,
+                             pooling=pooling, dim=head.cfg.dim,
+                             table=report_markdown(results, info["n_held"]))
+    return save_checkpoint(out, cfg, collect_state(head), card)
+
+
+MODEL_CARD = """# soundsearch default head
+
+Late-fusion retrieval head (Primus & Widmer, 2024) over frozen encoders: **aisfx** 0.1.2 audio
+(CC BY 4.0, Ma & Lerch) and **all-MiniLM-L6-v2** text (Apache-2.0). Only the head is stored here
+({pooling}, projections into a {dim}-d space); the encoders come from their packages.
+
+Reproduce with `soundsearch train-default` (see README).
+
+## Training data
+The soundsearch dev library (`shared/corpus/fetch_dev_library.sh`): sound effects and music from
+Debian game data packages. Captions are derived from file names, folders and tags read by the app's
+own metadata readers; the metadata input is the app's metadata text, dropped at random so the audio
+branch learns to serve untagged files.
+
+- This file was trained on: {which}; {epochs} epochs (chosen on the validation packages). The
+  late-fusion metadata weight {weight:g} (chosen on the validation packages' descriptive queries,
+  tests/benchmarks/data/validation_queries.json) is baked into the metadata projection.
+- Packages (their files with words in their names; files with none, e.g. `sound034.wav`, cannot
+  be captioned): {trained_on}
+- Validation packages (epoch choice): {validation}
+- Held-out packages (measurement only; never trained or tuned on for the figures below): {heldout}
+
+## Held-out figures
+Measured with a head trained without the held-out and validation packages. `names` queries are the
+name/category words of each held-out class (relevant: files of that class); `descriptive` queries are
+hand-written and avoid the files' own words (tests/benchmarks/data/heldout_queries.json). `keyword`
+is a plain match of the query words against the file's folder and name words; `random` the expected
+score of a random ranking.
+{table}"""

@@ -1,0 +1,290 @@
+"""Query → ranked hits: the Python API the CLI and the GUI sit on.
+
+``SearchEngine.search`` embeds the text with the model's query encoder and walks one of the vector
+indexes — fused item vectors (mode "hybrid"), audio vectors ("audio") or metadata vectors
+("metadata") — then turns the ids into catalog rows. Details measured rather than assumed:
+
+- Filters are applied *inside* the vector search, not after it: hnswlib's filtered walk keeps
+  recall@10 at 1.000 at every selectivity tried, where over-fetching k/selectivity candidates and
+  post-filtering lost up to 1.3 points at 1% selectivity for no real speed gain; a filter leaving
+  few files is answered by an exact scan of those files (tests/benchmarks/bench_index.py).
+- Lexical blend: BM25 over the metadata text (plus whole file names and CatIDs), normalised by the
+  best candidate's BM25, added with ``settings.lexical_weight``; see bench_retrieval.py for the
+  figures that justify the default.
+- Refine is Rocchio relevance feedback in the searched space: q' = α·q + β·mean(liked) − γ·mean(disliked).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from soundsearch import paths
+from soundsearch.index.bm25 import name_terms, tokenize
+from soundsearch.index.exact import normalize
+from soundsearch.index.facets import Filters, LibraryTable
+from soundsearch.index.library import LibraryIndex
+from soundsearch.index.pipeline import single_threaded_torch
+from soundsearch.library.catalog import FileRecord
+from soundsearch.settings import Settings
+
+__all__ = ["Filters", "Hit", "MODES", "SearchEngine", "parse_query"]
+
+log = logging.getLogger(__name__)
+
+MODES = {"hybrid": "items", "audio": "sounds", "metadata": "meta"}
+LEXICAL_POOL = 100  # candidates from each of the vector and the BM25 ranking that get blended
+EXACT_BOOST = 2.0  # > any cosine gap: an exact file name or CatID typed ranks first
+
+
+@dataclass
+class Hit:
+    file_id: int
+    path: Path
+    score: float
+    record: FileRecord
+    matched: list[str]  # "field: value" of the metadata that shares words with the query
+
+
+_KEYED = re.compile(r"^(dur|duration|sr|rate|ch|channels|format|fmt|folder|cat|ucs):(.+)$", re.I)
+_RANGE = re.compile(r"^(<=?|>=?)?([\d.]+)(?:-([\d.]+))?s?$")
+
+
+def parse_query(text: str) -> tuple[str, Filters]:
+    """Split ``text`` into free text and filters: ``-word`` excludes, ``+word`` requires, and
+    ``dur:<2`` ``dur:0.5-3`` ``sr:48000`` ``ch:1`` ``format:wav`` ``folder:foley`` ``cat:DOOR`` filter.
+    "quoted words" stay free text. Unparseable keyed values are kept as free text."""
+    free, f = [], Filters()
+    for token in re.findall(r'"[^"]*"|\S+', text):
+        if token.startswith('"'):
+            free.append(token.strip('"'))
+        elif len(token) > 1 and token[0] == "-" and not token[1].isdigit():
+            f.exclude_words += (token[1:],)
+        elif len(token) > 1 and token[0] == "+":
+            f.require_words += (token[1:],)
+        elif (m := _KEYED.match(token)) and _apply_keyed(f, m.group(1).lower(), m.group(2)):
+            pass
+        else:
+            free.append(token)
+    return " ".join(free), f
+
+
+def _apply_keyed(f: Filters, key: str, value: str) -> bool:
+    if key in ("dur", "duration"):
+        m = _RANGE.match(value)
+        if not m:
+            return False
+        op, a, b = m.group(1), float(m.group(2)), m.group(3)
+        if b is not None:
+            f.min_duration, f.max_duration = a, float(b)
+        elif op and op.startswith("<"):  # Filters bounds are inclusive; "<" and ">" are strict
+            f.max_duration = a if op == "<=" else a - 1e-6
+        elif op and op.startswith(">"):
+            f.min_duration = a if op == ">=" else a + 1e-6
+        else:
+            f.min_duration = f.max_duration = a
+        return True
+    try:
+        if key in ("sr", "rate"):
+            f.sample_rates += tuple(int(float(v.lower().rstrip("khz")) * (1000 if "k" in v.lower() else 1))
+                                    for v in value.split(","))
+        elif key in ("ch", "channels"):
+            names = {"mono": 1, "stereo": 2}
+            f.channels += tuple(names.get(v.lower()) or int(v) for v in value.split(","))
+    except ValueError:
+        return False
+    if key in ("format", "fmt"):
+        f.formats += tuple(value.lower().split(","))
+    elif key == "folder":
+        f.folder = value
+    elif key in ("cat", "ucs"):
+        f.ucs_category = value
+    return True
+
+
+class SearchEngine:
+    def __init__(self, catalog, model, settings: Settings | None = None, index_dir: Path | None = None):
+        self.catalog, self.model = catalog, model
+        self.settings = settings or Settings()
+        if str(getattr(model, "device", "cpu")).startswith("cpu"):
+            # One short query is a few small matrix products: torch's thread team costs more than it
+            # saves (MiniLM query on the shared 2-core machine: 45–95 ms with 1 thread, 100–350 with 2).
+            single_threaded_torch()
+        self.index_dir = Path(index_dir or paths.index_dir())
+        self.lib = self._open_indexes()
+        self._table: LibraryTable | None = None
+
+    @property
+    def table(self) -> LibraryTable:
+        """Built on first use (a filter or the lexical blend) and after :meth:`refresh`."""
+        if self._table is None:
+            self._table = LibraryTable.build(self.catalog)
+        return self._table
+
+    def refresh(self) -> None:
+        """Reload the index files and the attribute table after an index job."""
+        self.lib = self._open_indexes()
+        self._table = None
+
+    def _open_indexes(self) -> LibraryIndex:
+        # items now (its problems are reported at once); sounds and meta when first searched
+        return LibraryIndex.open(self.index_dir, self.catalog, self.model, self.settings.fusion_weight,
+                                 eager=("items",))
+
+    @property
+    def problems(self) -> dict[str, str]:
+        """Index name → why it had to be rebuilt from stored vectors (for the user)."""
+        return self.lib.problems
+
+    def __len__(self) -> int:
+        return len(self.lib)
+
+    # ---- search --------------------------------------------------------------------------------
+    def search(self, text: str, k: int = 50, filters: Filters | None = None, mode: str = "hybrid",
+               liked: Sequence[int] = (), disliked: Sequence[int] = ()) -> list[Hit]:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        free, parsed = parse_query(text)
+        filters = parsed.merged(filters)
+        index = self.lib[MODES[mode]]
+        allowed = self.table.allowed(filters) if filters.active else None
+        blocked = {int(i) for i in disliked}  # a disliked sound is not shown again in this round
+        if blocked and allowed is not None:
+            allowed = _without(allowed, blocked)
+        q = self.query_vector(free, index, liked, disliked)
+        terms = tokenize(free)
+        if q is None:  # only filters: list the matching files
+            ids = index.ids() if allowed is None else allowed
+            ids = ids[~np.isin(ids, list(blocked))][:k]
+            return self._hits(ids, np.zeros(len(ids), np.float32), terms)
+        weight = float(self.settings.lexical_weight) if free else 0.0
+        exact = self._exact_matches(free, allowed) if mode != "audio" else np.zeros(0, np.int64)
+        exact = exact[~np.isin(exact, list(blocked))]
+        fetch = max(k, LEXICAL_POOL) if weight > 0 else k
+        # With no filter, a predicate skips the disliked files (a set of every other id would cost
+        # more than the search itself in a big library).
+        flt = allowed if allowed is not None or not blocked else (lambda i: i not in blocked)
+        ids, scores = index.knn(q[None, :], fetch, filter=flt)
+        ids, scores = ids[0], scores[0]
+        if weight > 0 or len(exact):
+            ids, scores = self._rerank(index, q, ids, scores, terms + _query_name_terms(free), weight,
+                                       exact, allowed, blocked)
+        return self._hits(ids[:k], scores[:k], terms)
+
+    def _exact_matches(self, free: str, allowed) -> np.ndarray:
+        """Files whose whole name or CatID is the query: a sound designer who types one expects
+        those first, whatever the embedding thinks."""
+        if not free.strip():
+            return np.zeros(0, np.int64)
+        found = [self.table.bm25.rows_with(t) for t in _query_name_terms(free)]
+        ids = np.unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
+        return ids if allowed is None else ids[np.isin(ids, allowed)]
+
+    def query_vector(self, free: str, index, liked: Sequence[int] = (),
+                     disliked: Sequence[int] = ()) -> np.ndarray | None:
+        """The (Rocchio-moved) query in ``index``'s space, or None when there is nothing to search by."""
+        s = self.settings
+        q = self.model.embed_query([free])[0] * s.feedback_alpha if free.strip() else None
+        if liked:
+            pos = _known(index, liked)
+            if len(pos):
+                move = s.feedback_beta * index.get(pos).mean(axis=0)
+                q = move if q is None else q + move
+        if disliked and q is not None:
+            neg = _known(index, disliked)
+            if len(neg):
+                q = q - s.feedback_gamma * index.get(neg).mean(axis=0)
+        return None if q is None else normalize(q)[0]
+
+    def _rerank(self, index, q, ids, scores, terms, weight, exact, allowed, blocked):
+        """Union of the vector, BM25 and exact-name candidates, scored
+        cosine + weight · bm25 / max bm25 (+ EXACT_BOOST for an exact name or CatID)."""
+        lex_ids, lex = np.zeros(0, np.int64), np.zeros(0, np.float32)
+        if weight > 0:
+            pool = LEXICAL_POOL * 4 if allowed is not None else LEXICAL_POOL  # room for the filter
+            lex_ids, lex = self.table.bm25.top(terms, pool)
+            keep = ~np.isin(lex_ids, list(blocked))
+            if allowed is not None:
+                keep &= np.isin(lex_ids, allowed)
+            lex_ids, lex = lex_ids[keep][:LEXICAL_POOL], lex[keep][:LEXICAL_POOL]
+        extra = np.setdiff1d(np.union1d(lex_ids, exact), ids)
+        extra = extra[[i in index for i in extra.tolist()]] if len(extra) else extra
+        if len(extra):
+            ids = np.concatenate([ids, extra])
+            scores = np.concatenate([scores, index.get(extra) @ q])
+        blended = scores + EXACT_BOOST * np.isin(ids, exact)
+        if len(lex_ids):
+            lex_of = dict(zip(lex_ids.tolist(), (lex / lex.max()).tolist()))
+            blended += weight * np.array([lex_of.get(i, 0.0) for i in ids.tolist()], np.float32)
+        order = np.argsort(-blended, kind="stable")
+        return ids[order], blended[order].astype(np.float32)
+
+    def similar(self, target: int | Path | str, k: int = 50, filters: Filters | None = None) -> list[Hit]:
+        """Sounds like a library file (id or path) or like any audio file (query by example)."""
+        index = self.lib.sounds
+        file_id, vec = self._example_vector(target)
+        allowed = self.table.allowed(filters) if filters is not None and filters.active else None
+        if file_id is not None:
+            allowed = _without(index.ids() if allowed is None else allowed, [file_id])
+        ids, scores = index.knn(vec[None, :], k, filter=allowed)
+        return self._hits(ids[0], scores[0], [])
+
+    def _example_vector(self, target) -> tuple[int | None, np.ndarray]:
+        record = None
+        if isinstance(target, (int, np.integer)):
+            record = self.catalog.get(int(target))
+            if record is None:
+                raise KeyError(f"no file with id {target} in the catalog")
+        else:
+            record = self.catalog.get_by_path(Path(target))
+        if record is not None:
+            for name in ("sounds", "items"):  # a metadata-only file has no audio vector
+                if record.id in self.lib[name]:
+                    return record.id, self.lib[name].get([record.id])[0]
+            if isinstance(target, (int, np.integer)):
+                raise KeyError(f"{record.path} is not indexed yet (run `soundsearch index`)")
+        from soundsearch.index.pipeline import decode_one, example_record
+
+        decoded = decode_one(example_record(Path(target)), self.model.sample_rate,
+                             float(self.settings.long_file_seconds or 0))
+        if decoded.wave is None:
+            raise ValueError(f"cannot use {target} as an example: {decoded.error}")
+        return (record.id if record else None), normalize(self.model.embed_audio([decoded.wave]))[0]
+
+    def _hits(self, ids: np.ndarray, scores: np.ndarray, terms: list[str]) -> list[Hit]:
+        score_of = dict(zip(ids.tolist(), scores.tolist()))
+        wanted = set(terms)
+        return [Hit(r.id, r.path, float(score_of[r.id]), r, matched_fields(r, wanted))
+                for r in self.catalog.get_many(ids.tolist())]
+
+
+def matched_fields(record: FileRecord, terms: set[str], limit: int = 6) -> list[str]:
+    out = []
+    for f in record.metadata.fields:
+        if terms and terms & set(tokenize(f.value)):
+            value = f.value if len(f.value) <= 80 else f.value[:77] + "..."
+            entry = f"{f.name}: {value}"
+            if entry not in out:
+                out.append(entry)
+        if len(out) >= limit:
+            break
+    return out
+
+
+def _query_name_terms(free: str) -> list[str]:
+    """The query as a whole file name or CatID, with and without an extension."""
+    stem = re.sub(r"\.[A-Za-z0-9]{2,4}$", "", free.strip())
+    return list(dict.fromkeys(name_terms(free) + name_terms(stem)))
+
+
+def _without(ids: np.ndarray, drop: Sequence[int]) -> np.ndarray:
+    return np.setdiff1d(ids, np.asarray(list(drop), np.int64))
+
+
+def _known(index, ids: Sequence[int]) -> np.ndarray:
+    return np.array([i for i in ids if int(i) in index], np.int64)

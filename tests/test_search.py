@@ -1,0 +1,157 @@
+"""SearchEngine: modes, filters inside the vector search, exact words on top, refine, similar."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from search_helpers import by_name
+
+from soundsearch.index.exact import exact_knn
+from soundsearch.search import Filters, SearchEngine, parse_query
+from soundsearch.settings import Settings
+
+pytest_plugins = ["search_fixtures"]  # fixtures: catalog, library, tiny_model, indexed
+
+
+@pytest.fixture
+def engine(indexed):
+    catalog, model, _ = indexed
+    return SearchEngine(catalog, model, Settings())
+
+
+def names(hits) -> list[str]:
+    return [h.path.name for h in hits]
+
+
+def test_parse_query():
+    free, f = parse_query('heavy "wooden door" -music +slam dur:<2.5 sr:48k ch:stereo format:wav,flac '
+                          "folder:foley/doors cat:DOOR")
+    assert free == "heavy wooden door"
+    assert f.exclude_words == ("music",) and f.require_words == ("slam",)
+    assert f.max_duration == pytest.approx(2.5) and f.min_duration is None
+    assert f.sample_rates == (48000,) and f.channels == (2,) and f.formats == ("wav", "flac")
+    assert f.folder == "foley/doors" and f.ucs_category == "DOOR"
+    assert parse_query("dur:0.5-3 boom")[1].min_duration == 0.5
+    assert parse_query("gain -6 dB")[0] == "gain -6 dB"  # a negative number is not an excluded word
+    assert parse_query("dur:soon")[0] == "dur:soon"  # unparseable filters stay words
+    assert not parse_query("door slam")[1].active
+
+
+def test_hits_carry_records_and_matched_metadata(engine):
+    hits = engine.search("door slam", k=3)
+    assert len(hits) == 3 and hits[0].score >= hits[1].score >= hits[2].score
+    top = hits[0]
+    assert top.record.id == top.file_id and top.path.exists()
+    assert any("slam" in m for m in top.matched)
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "audio", "metadata"])
+def test_modes_search_their_own_space(engine, mode):
+    catalog, model = engine.catalog, engine.model
+    ids, audio, meta, has_meta = catalog.load_embeddings(model.model_id)
+    vecs = {"hybrid": model.fuse(audio, np.where(has_meta[:, None], meta, 0)), "audio": audio,
+            "metadata": meta}[mode]
+    keep = has_meta if mode == "metadata" else np.ones(len(ids), bool)
+    q = model.embed_query(["birds singing in a forest"])
+    want = exact_knn(ids[keep], vecs[keep], q, 5)[0][0].tolist()
+    got = [h.file_id for h in SearchEngine(catalog, model, Settings(lexical_weight=0)).search(
+        "birds singing in a forest", k=5, mode=mode)]
+    assert got == want
+    if mode == "metadata":  # an untagged file has no metadata vector
+        assert by_name(catalog)["ZOOM0001.wav"] not in engine.lib.meta
+    with pytest.raises(ValueError):
+        engine.search("x", mode="telepathy")
+
+
+def test_filters(engine):
+    def only(filters, text="sound"):
+        return set(names(engine.search(text, k=20, filters=filters)))
+
+    assert only(Filters(min_duration=1.0)) == {"birds_forest_morning.wav", "rain_roof_heavy.wav",
+                                               "piano_chord_music.wav"}
+    assert only(Filters(max_duration=0.4)) == {"glass_break_small.wav", "glass_clink.flac"}
+    assert only(Filters(sample_rates=(48000,))) == {"door_metal_creak.wav", "glass_clink.flac"}
+    assert only(Filters(channels=(2,))) == {"door_metal_creak.wav", "birds_forest_morning.wav",
+                                            "rain_roof_heavy.wav", "piano_chord_music.wav"}
+    assert only(Filters(formats=("FLAC",))) == {"glass_clink.flac"}
+    assert only(Filters(folder="nature")) == {"dog_bark_loud.wav", "birds_forest_morning.wav",
+                                              "rain_roof_heavy.wav"}
+    doors = str(engine.catalog.roots()[0] / "doors")
+    assert len(only(Filters(folder=doors))) == 3
+    assert only(Filters(ucs_category="DOOR")) == {"DOORWood_Heavy Slam_JD_Lib.wav"}
+    heavy = {"DOORWood_Heavy Slam_JD_Lib.wav", "rain_roof_heavy.wav"}
+    assert only(Filters(require_words=("heavy",))) == heavy
+    everything = only(None)
+    assert "piano_chord_music.wav" not in only(None, "piano -music")
+    assert only(None, "sound -music") == everything - {"piano_chord_music.wav"}
+    assert only(None, "rain dur:>1.2 ch:2") == {"rain_roof_heavy.wav"}
+    assert only(Filters(max_duration=0.01)) == set()
+
+
+def test_filtered_search_matches_filtered_oracle(engine):
+    catalog, model = engine.catalog, engine.model
+    ids, audio, meta, has_meta = catalog.load_embeddings(model.model_id)
+    items = model.fuse(audio, np.where(has_meta[:, None], meta, 0))
+    two_ch = {r.id for r in catalog.iter_files() if r.channels == 2}
+    q = model.embed_query(["water"])
+    want = exact_knn(ids, items, q, 3, mask=np.isin(ids, list(two_ch)))[0][0].tolist()
+    plain = SearchEngine(catalog, model, Settings(lexical_weight=0))
+    assert [h.file_id for h in plain.search("water", k=3, filters=Filters(channels=(2,)))] == want
+
+
+def test_exact_name_and_catid_come_first(engine):
+    assert names(engine.search("glass_clink.flac", k=3))[0] == "glass_clink.flac"
+    assert names(engine.search("door_metal_creak", k=3))[0] == "door_metal_creak.wav"
+    assert names(engine.search("DOORWood", k=3))[0] == "DOORWood_Heavy Slam_JD_Lib.wav"
+    assert names(engine.search("ZOOM0001", k=3))[0] == "ZOOM0001.wav"  # a name with no words
+
+
+def test_refine_moves_the_ranking(engine):
+    ids = by_name(engine.catalog)
+    text = "a sound"
+    first = names(engine.search(text, k=10))
+    target = first[-1]  # like the worst of the list …
+    liked = engine.search(text, k=10, liked=[ids[target]])
+    assert names(liked).index(target) < first.index(target)  # … and it moves up
+    disliked_name = first[0]
+    again = engine.search(text, k=10, disliked=[ids[disliked_name]])
+    assert disliked_name not in names(again)
+    # the query itself moves toward the liked sound and away from the disliked one
+    items = engine.lib.items
+    like, dislike = items.get([ids[target]])[0], items.get([ids[disliked_name]])[0]
+    q0 = engine.query_vector(text, items)
+    assert engine.query_vector(text, items, liked=[ids[target]]) @ like > q0 @ like
+    assert engine.query_vector(text, items, disliked=[ids[disliked_name]]) @ dislike < q0 @ dislike
+    # liked alone, with no text, is a search too
+    assert names(engine.search("", k=3, liked=[ids[target]]))[0] == target
+
+
+def test_similar_by_id_path_and_outside_file(engine, tmp_path):
+    ids = by_name(engine.catalog)
+    rain = ids["rain_roof_heavy.wav"]
+    hits = engine.similar(rain, k=4)
+    assert rain not in [h.file_id for h in hits] and len(hits) == 4
+    by_path = engine.similar(engine.catalog.get(rain).path, k=4)
+    assert [h.file_id for h in by_path] == [h.file_id for h in hits]
+    outside = shutil.copy(engine.catalog.get(rain).path, tmp_path / "my_recording.wav")
+    ext = engine.similar(outside, k=2)
+    assert ext[0].file_id == rain and ext[0].score > 0.99  # the same audio, found by example
+    assert {h.path.name for h in engine.similar(rain, k=10, filters=Filters(channels=(1,)))}.isdisjoint(
+        {"birds_forest_morning.wav", "piano_chord_music.wav"})
+    with pytest.raises(KeyError):
+        engine.similar(999_999)
+
+
+def test_refresh_sees_a_new_index(indexed, library):
+    from search_helpers import index, scan, write_sound
+
+    catalog, model, lib = indexed
+    engine = SearchEngine(catalog, model)
+    n = len(engine)
+    write_sound(lib / "thunder_crack.wav", 0.5, 44100, 1, 60.0)
+    scan(catalog, lib)
+    index(catalog, model)
+    engine.refresh()
+    assert len(engine) == n + 1 and names(engine.search("thunder_crack", k=1)) == ["thunder_crack.wav"]

@@ -1,0 +1,196 @@
+"""Training lowers the loss on a tiny synthetic set; the metrics match hand-computed rankings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from soundsearch.jobs import run
+from soundsearch.model.datasets import Item, captions_from_fields, content_words
+from soundsearch.model.evaluate import (
+    average_precision,
+    format_table,
+    multi_positive_metrics,
+    positive_ranks,
+    single_positive_metrics,
+)
+from soundsearch.model.featureset import FeatureSet, score_matrix
+from soundsearch.model.hybrid import HybridConfig, HybridModel, PoolConfig
+from soundsearch.model.train import TrainConfig, evaluate_library, lr_at, nt_xent, train_head
+
+# -- metrics on rankings worked out by hand ----------------------------------------------------
+
+
+def test_single_positive_metrics_by_hand():
+    # Query 0: positive (item 2) ranked 1st; query 1: positive (item 0) ranked 3rd; query 2:
+    # positive ranked 12th (outside the top 10).
+    scores = np.zeros((3, 12))
+    scores[0] = np.arange(12)[::-1] * 0.0 + np.linspace(0, 1, 12)
+    scores[0, 2] = 5.0
+    scores[1] = np.linspace(1, 0, 12)  # item 0 best ... item 11 worst
+    scores[1, 0] = scores[1, 2] - 0.01  # item 0 now below items 1 and 2 -> rank 3
+    scores[2] = np.linspace(1, 0, 12)
+    scores[2, 5] = -1.0  # rank 12
+    positives = np.array([2, 0, 5])
+    assert positive_ranks(scores, positives).tolist() == [1, 3, 12]
+    m = single_positive_metrics(scores, positives)
+    assert m["R@1"] == pytest.approx(1 / 3)
+    assert m["R@5"] == pytest.approx(2 / 3)
+    assert m["R@10"] == pytest.approx(2 / 3)
+    assert m["mAP@10"] == pytest.approx((1 + 1 / 3 + 0) / 3)
+
+
+def test_ties_count_against_the_positive():
+    assert positive_ranks(np.zeros((1, 5)), np.array([0])).tolist() == [5]
+
+
+def test_average_precision_by_hand():
+    # Relevant at ranks 1, 3 and 6 of 3 relevant: (1/1 + 2/3 + 3/6) / 3.
+    rel = np.array([1, 0, 1, 0, 0, 1, 0], bool)
+    assert average_precision(rel, 3) == pytest.approx((1 + 2 / 3 + 0.5) / 3)
+    # Cut at 5: only ranks 1 and 3 count, normalised by min(3, 5) = 3.
+    assert average_precision(rel, 3, k=5) == pytest.approx((1 + 2 / 3) / 3)
+    # A relevant item that never shows up in the ranking still counts in the denominator.
+    assert average_precision(np.array([1, 0], bool), 2) == pytest.approx(0.5)
+
+
+def test_multi_positive_metrics_by_hand():
+    scores = np.array([[0.9, 0.8, 0.1, 0.5], [0.1, 0.2, 0.3, 0.4], [0.0, 0.0, 0.0, 0.0]])
+    relevant = np.array([[1, 0, 0, 1], [1, 0, 0, 0], [0, 0, 0, 0]], bool)
+    m = multi_positive_metrics(scores, relevant)
+    # q0 ranking 0,1,3,2 -> relevant at 1 and 3: (1 + 2/3)/2; q1 ranking 3,2,1,0 -> at 4: 1/4.
+    assert m["queries"] == 2  # q2 has no relevant item and is skipped
+    assert m["MAP"] == pytest.approx(((1 + 2 / 3) / 2 + 0.25) / 2)
+    assert m["P@1"] == pytest.approx(0.5)
+
+
+def test_table_has_paper_shape():
+    text = format_table({"audio-only": {"mAP@10": 0.1, "R@1": 0.05},
+                         "late fusion": {"mAP@10": 0.2, "R@1": 0.1}}, title="Table I")
+    lines = text.splitlines()
+    assert lines[0] == "Table I" and "mAP@10" in lines[1] and "R@1" in lines[1]
+    assert lines[3].startswith("audio-only") and "0.100" in lines[3] and "0.200" in lines[4]
+
+
+# -- captions for a user's library --------------------------------------------------------------
+
+
+def test_library_captions_are_not_the_metadata_text():
+    fields = {"name_words": ["default gravel footstep"], "folder_words": ["sounds default mods minetest"]}
+    caps = captions_from_fields(fields, drop={"minetest"})
+    assert caps[0] == "gravel footstep"
+    assert all("minetest" not in c and "default" not in c for c in caps)
+    assert content_words("Wood_Door-Slam 03 sfx") == ["wood", "door", "slam"]
+
+
+# -- training ------------------------------------------------------------------------------------
+
+
+def synthetic_set(n_classes=6, per_class=8, audio_dim=12, text_dim=10, seed=0) -> FeatureSet:
+    """Items whose frames are noisy copies of a class prototype; captions name the class."""
+    rng = np.random.default_rng(seed)
+    protos = rng.standard_normal((n_classes, audio_dim))
+    text = rng.standard_normal((n_classes, text_dim)).astype(np.float32)
+    items, seqs, caps = [], [], []
+    for c in range(n_classes):
+        for k in range(per_class):
+            t = int(rng.integers(1, 5))
+            seqs.append((protos[c] + 0.5 * rng.standard_normal((t, audio_dim))).astype(np.float16))
+            items.append(Item(Path(f"/x/{c}_{k}.wav"), [f"class {c}"], f"tag {c}" if k % 2 else "", "g",
+                              (f"class {c}",)))
+            caps.append([c])
+    has = np.array([bool(it.metadata) for it in items])
+    meta = np.where(has[:, None], text[[c[0] for c in caps]] + 0.1, 0).astype(np.float32)
+    return FeatureSet(items, seqs, meta, has, [f"class {c}" for c in range(n_classes)], text, caps)
+
+
+@pytest.mark.parametrize("fusion", ["late", "mid"])
+def test_short_training_lowers_loss_and_learns(fusion):
+    fs = synthetic_set()
+    torch.manual_seed(0)
+    head = HybridModel(HybridConfig(audio_dim=12, text_dim=10, dim=8, fusion=fusion,
+                                    pool=PoolConfig(layers=1, heads=2), dropout=0.0))
+    before = evaluate_library(head, fs)
+    cfg = TrainConfig(epochs=12, batch_size=16, lr=3e-3, warmup_epochs=1, meta_dropout=0.5)
+    result = run(train_head(head, fs, fs, cfg))
+    losses = [h["loss"] for h in result.history]
+    assert losses[-1] < 0.6 * losses[0]
+    after = evaluate_library(result.head, fs)
+    assert after["MAP"] > before["MAP"] + 0.2
+    # Metadata dropout taught the audio branch: untagged items are still found.
+    untagged = [i for i, it in enumerate(fs.items) if not it.metadata]
+    labels = [f"class {c}" for c in range(6)]
+    rel = np.array([[fs.items[i].labels[0] == lab for i in untagged] for lab in labels])
+    scores = score_matrix(result.head, fs.subset(untagged), fs.caption_vecs)
+    assert multi_positive_metrics(scores, rel)["MAP"] > 0.6
+
+
+def test_finetune_end_to_end_on_real_files(tmp_path, make_wav):
+    """Encoders in the loop (tiny random-init ones here), SpecAugment on the mel input."""
+    from soundsearch.model import build_tiny_model
+    from soundsearch.model.finetune import finetune, spec_augment
+
+    items = []
+    for c, freq in enumerate((220.0, 880.0, 3000.0)):
+        for k in range(4):
+            path = make_wav(tmp_path / f"c{c}_{k}.wav", seconds=0.3 + 0.1 * k, freq=freq, noise=0.05)
+            items.append(Item(path, [f"tone {c}"], f"tag {c}" if k % 2 else "", "g", (f"tone {c}",)))
+    model = build_tiny_model(seed=0)
+    before = {k: v.clone() for k, v in model.audio_encoder.state_dict().items()}
+    cfg = TrainConfig(epochs=8, batch_size=6, lr=1e-2, warmup_epochs=1, meta_dropout=0.5)
+    result = run(finetune(model, items, cfg, seconds=1.0))
+    losses = [h["loss"] for h in result.history]
+    assert losses[-1] < losses[0]
+    after = model.audio_encoder.state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)  # the encoder was trained too
+    mel = torch.ones(2, 8, 20)
+    masked = spec_augment(mel, torch.tensor([20, 10]), np.random.default_rng(0), time_width=0.3)
+    assert masked.shape == mel.shape and (masked == 0).any() and (masked == 1).any()
+
+
+def test_lr_schedule_warmup_then_cosine():
+    cfg = TrainConfig(epochs=10, lr=1e-3, lr_end=1e-7, warmup_epochs=1)
+    lrs = [lr_at(s, 10, cfg) for s in range(100)]
+    assert lrs[0] == pytest.approx(1e-4) and lrs[9] == pytest.approx(1e-3)
+    assert all(a >= b for a, b in zip(lrs[9:], lrs[10:]))
+    assert lrs[-1] == pytest.approx(1e-7, abs=1e-6)
+
+
+def test_nt_xent_is_symmetric_and_spreads_shared_captions():
+    s = torch.eye(3) * 0.5
+    loss = nt_xent(s, torch.eye(3), 0.05)
+    assert loss.item() == pytest.approx(nt_xent(s.T, torch.eye(3), 0.05).item())
+    # Two items with the same caption are both positives: ranking the "other" one first is no error.
+    s2 = torch.tensor([[0.5, 1.0, 0.0], [1.0, 0.5, 0.0], [0.0, 0.0, 1.0]])
+    shared = torch.tensor([[1.0, 1.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    assert nt_xent(s2, shared, 0.05) < nt_xent(s2, torch.eye(3), 0.05)
+
+
+def test_cli_train_and_eval_on_a_folder(home, tmp_path, make_wav, capsys):
+    """`soundsearch train library DIR` then `soundsearch eval` on a tiny model and tiny real files."""
+    from soundsearch.cli import main
+    from soundsearch.model import build_tiny_model, load_model
+    from soundsearch.model.checkpoint import collect_state, save_checkpoint
+
+    tiny = build_tiny_model(seed=0)
+    save_checkpoint(tmp_path / "base", tiny.config,
+                    collect_state(tiny.head, tiny.audio_encoder, tiny.text_encoder))
+    lib = tmp_path / "lib"
+    for pack, names in {"pack_a": ["door_slam", "glass_break"], "pack_b": ["door_slam", "dog_bark"],
+                        "pack_c": ["glass_break", "dog_bark"]}.items():
+        for k, name in enumerate(names):
+            for take in (1, 2):
+                make_wav(lib / pack / f"{name}_{take}.wav", seconds=0.2, freq=200.0 * (k + 1) * take)
+    rc = main(["train", "library", str(lib), "--base", str(tmp_path / "base"), "--out", str(tmp_path / "m"),
+               "--epochs", "2", "--batch-size", "4", "--lr", "1e-3"])
+    assert rc == 0
+    model = load_model(tmp_path / "m")
+    assert model.config.training["items"] > 0 and (tmp_path / "m" / "card.md").is_file()
+    assert list((home / "cache" / "features").iterdir())  # encoder outputs cached under SOUNDSEARCH_HOME
+    capsys.readouterr()
+    assert main(["eval", "library", str(lib), "--model", str(tmp_path / "m")]) == 0
+    out = capsys.readouterr().out
+    assert "MAP" in out and "audio" in out and "late" in out
