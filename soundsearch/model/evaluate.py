@@ -87,11 +87,12 @@ def format_table(rows: dict[str, dict[str, float]], columns: list[str] | None = 
         return title
     columns = columns or [c for c in next(iter(rows.values())) if c != "queries"]
     name_w = max(len("system"), *(len(n) for n in rows))
-    head = "system".ljust(name_w) + "".join(f"{c:>9}" for c in columns)
+    widths = [max(9, len(c) + 2) for c in columns]
+    head = "system".ljust(name_w) + "".join(f"{c:>{w}}" for c, w in zip(columns, widths))
     lines = [title] if title else []
     lines += [head, "-" * len(head)]
     for name, metrics in rows.items():
-        cells = "".join(f"{metrics.get(c, float('nan')):>9.3f}" for c in columns)
+        cells = "".join(f"{metrics.get(c, float('nan')):>{w}.3f}" for c, w in zip(columns, widths))
         lines.append(name.ljust(name_w) + cells)
     return "\n".join(lines)
 

@@ -92,19 +92,33 @@ def descriptive_queries(fs: FeatureSet, root: Path, path: Path = QUERIES) -> tup
     return texts, relevant
 
 
+def untag_half(fs: FeatureSet, names: list[str], seed: int = 0) -> tuple[FeatureSet, list[str]]:
+    """The same files with a random half made untagged (no metadata, an opaque name) — a library
+    where half the recordings carry no words, as field recordings and renamed exports often do."""
+    rng = np.random.default_rng(seed)
+    drop = rng.random(len(fs)) < 0.5
+    meta = np.where(drop[:, None], 0.0, fs.meta).astype(np.float32)
+    out = FeatureSet(fs.items, fs.seqs, meta, fs.has_meta & ~drop, fs.caption_texts, fs.caption_vecs,
+                     fs.item_captions)
+    return out, ["" if d else n for d, n in zip(drop, names)]
+
+
 def measure(model, head: HybridModel, fs: FeatureSet, root: Path, device: str = "cpu") -> dict:
     """{query set: {system: metrics}} on ``fs`` (the held-out items)."""
     names = [" ".join(Path(it.audio.relative_to(root)).with_suffix("").parts[1:]) for it in fs.items]
     out = {}
     labels, rel_a = label_queries(fs)
     texts_b, rel_b = descriptive_queries(fs, root)
-    for set_name, texts, relevant in (("names", labels, rel_a), ("descriptive", texts_b, rel_b)):
+    fs_half, names_half = untag_half(fs, names)
+    conditions = (("names", labels, rel_a, fs, names), ("descriptive", texts_b, rel_b, fs, names),
+                  ("descriptive, half the files untagged", texts_b, rel_b, fs_half, names_half))
+    for set_name, texts, relevant, fset, item_names in conditions:
         if not texts:
             continue
         vecs = features.text_vectors(model, texts)
-        rows = {mode: multi_positive_metrics(score_matrix(head, fs, vecs, mode, device=device), relevant)
+        rows = {mode: multi_positive_metrics(score_matrix(head, fset, vecs, mode, device=device), relevant)
                 for mode in ("audio", "metadata", "late")}
-        rows["keyword"] = multi_positive_metrics(keyword_scores(texts, names), relevant)
+        rows["keyword"] = multi_positive_metrics(keyword_scores(texts, item_names), relevant)
         rows["random"] = random_baseline(relevant)
         out[set_name] = rows
     return out
@@ -157,7 +171,8 @@ def train_default(recipe: Recipe, out: Path, measure_out: Path | None = None) ->
         scale_metadata(final.head, weight)
     model_id = _save(model, final.head, out, recipe, recipe.final, results, info)
     return {"results": results, "model_id": model_id, "best_epoch": measured.best_epoch,
-            "history": measured.history, "best_val": measured.best_val, "fusion_weights": weights}
+            "history": measured.history, "best_val": measured.best_val, "fusion_weights": weights,
+            "n_held": len(fs_held)}
 
 
 def _save(model, head, out: Path, recipe: Recipe, trained_on: str, results: dict, info: dict) -> str:

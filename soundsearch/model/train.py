@@ -169,7 +169,7 @@ def train_head(head: HybridModel, train: FeatureSet, val: FeatureSet | None, cfg
     return result
 
 
-FUSION_GRID = (0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
+FUSION_GRID = (0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0)
 
 
 def scale_metadata(head: HybridModel, weight: float) -> HybridModel:

@@ -11,6 +11,7 @@ that ``soundsearch train-default`` fills; a first run encodes the library (tens 
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import sys
 import time
@@ -26,7 +27,7 @@ from soundsearch.model.evaluate import format_table, multi_positive_metrics
 from soundsearch.model.featureset import build_featureset, score_matrix
 from soundsearch.model.hybrid import HybridModel
 from soundsearch.model.recipe import VALIDATION_QUERIES, Recipe, descriptive_queries, split
-from soundsearch.model.train import label_queries, train_head
+from soundsearch.model.train import calibrate_fusion, label_queries, scale_metadata, train_head
 
 
 def main() -> int:
@@ -59,11 +60,16 @@ def main() -> int:
         train_cfg = dataclasses.replace(recipe.train, epochs=args.epochs, select_mode=None,
                                         freeze=recipe.train.freeze if fusion != "mid" else ())
         result = run(train_head(HybridModel(cfg), fs_train, fs_val, train_cfg, "cpu", val_queries))
-        row = {}
-        for set_name, (vecs, relevant) in sets.items():
-            m = multi_positive_metrics(score_matrix(result.head, fs_held, vecs), relevant)
-            row[f"{set_name} MAP"], row[f"{set_name} mAP@10"] = m["MAP"], m["mAP@10"]
-        rows[label] = row
+        heads = {label: result.head}
+        if fusion == "late":  # as the default recipe does: metadata weight chosen on validation
+            weight, _ = calibrate_fusion(result.head, fs_val, *val_queries)
+            heads[f"late fusion, weight {weight:g}"] = scale_metadata(copy.deepcopy(result.head), weight)
+        for name, head in heads.items():
+            row = {}
+            for set_name, (vecs, relevant) in sets.items():
+                m = multi_positive_metrics(score_matrix(head, fs_held, vecs), relevant)
+                row[f"{set_name} MAP"], row[f"{set_name} mAP@10"] = m["MAP"], m["mAP@10"]
+            rows[name] = row
         print(f"{label}: best epoch {result.best_epoch}, {time.monotonic() - started:.0f} s", file=sys.stderr)
     print(format_table(rows, title=f"Table I shape: held-out packages {', '.join(recipe.heldout)}; "
                                    f"{len(fs_held)} files; pooling layers {args.layers}"))

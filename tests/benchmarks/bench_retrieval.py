@@ -33,6 +33,8 @@ HERE = Path(__file__).resolve().parent
 def link_tree(pairs: list[tuple[Path, Path]]) -> None:
     for src, dst in pairs:
         dst.parent.mkdir(parents=True, exist_ok=True)
+        if dst.exists():
+            continue
         try:
             os.link(src, dst)
         except OSError:  # another file system: copy
@@ -86,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default=None, help="model folder (default: the measured head, else default)")
     ap.add_argument("--work", type=Path, default=Path("/tmp/ss-bench-retrieval"))
     ap.add_argument("--weights", default="0,0.1,0.3,0.5", help="BM25 blend weights to compare")
+    ap.add_argument("--norms", default="query,max", help="BM25 normalisations (search.LEXICAL_NORM)")
+    ap.add_argument("--conditions", default="named,opaque")
+    ap.add_argument("--fresh", action="store_true", help="rebuild the linked libraries and their indexes")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     started = time.monotonic()
@@ -99,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
 
     items = library_items(args.library, groups=held)
     rel = [str(it.audio.relative_to(args.library)) for it in items]
-    if args.work.exists():
+    if args.fresh and args.work.exists():
         shutil.rmtree(args.work)
     named_root, opaque_root = args.work / "named", args.work / "opaque"
     opaque_name = {r: hashlib.sha1(r.encode()).hexdigest()[:12] + Path(r).suffix.lower() for r in rel}
@@ -114,7 +119,11 @@ def main(argv: list[str] | None = None) -> int:
     query_sets = {"names": (labels, name_rel), "descriptive": (desc_texts, desc_rel)}
     weights = [float(w) for w in args.weights.split(",")]
 
+    import soundsearch.search as search_module
+
     for condition, root in (("named", named_root), ("opaque", opaque_root)):
+        if condition not in args.conditions.split(","):
+            continue
         print(f"\n### {condition} files ({len(items)} files)", flush=True)
         catalog, engine = build_engine(args.work / f"home-{condition}", root, model, weights[0])
         path_of_id = {r.id: str(r.path.relative_to(root)) for r in catalog.iter_files()}
@@ -127,9 +136,14 @@ def main(argv: list[str] | None = None) -> int:
                                                            else [opaque_name[r] for r in rel])]
         for set_name, (texts, relevant) in query_sets.items():
             rows = {}
-            for w in weights:
-                rows[f"hybrid bm25={w:g}"] = multi_positive_metrics(
-                    score_matrix(engine, texts, ids_by_col, "hybrid", w), relevant)
+            for norm in args.norms.split(","):
+                search_module.LEXICAL_NORM = norm
+                for w in weights:
+                    if w == 0 and norm != args.norms.split(",")[0]:
+                        continue  # no blend: the normalisation does not matter
+                    name = f"hybrid bm25={w:g}" + (f" /{norm}" if w else "")
+                    rows[name] = multi_positive_metrics(score_matrix(engine, texts, ids_by_col, "hybrid", w),
+                                                        relevant)
             for mode in ("audio", "metadata"):
                 if not len(engine.lib[{"audio": "sounds", "metadata": "meta"}[mode]]):
                     print(f"({mode}: no file has a vector in this mode)")
