@@ -76,11 +76,12 @@ def make_backend(home, tiny_model):
     from soundsearch.gui.backend import Backend
     from soundsearch.settings import Settings
 
-    def _make(model=None, settings=None):
+    def _make(model=None, settings=None, model_loader=None):
         loaded = model or tiny_model
         # The tiny model's vectors are random: let the words decide the ranking, so the tests check
         # the GUI's plumbing and not a random model's taste.
-        return Backend(settings or Settings(lexical_weight=10.0), model_loader=lambda _s: loaded)
+        return Backend(settings or Settings(lexical_weight=10.0),
+                       model_loader=model_loader or (lambda _s: loaded))
 
     return _make
 

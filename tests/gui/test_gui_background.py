@@ -10,6 +10,8 @@ from gui_helpers import names, search, write_sound
 from PySide6.QtCore import QTimer
 
 from soundsearch import paths
+from soundsearch.gui.backend import default_model_loader
+from soundsearch.gui.backend import default_model_loader
 from soundsearch.library.catalog import Catalog
 
 
@@ -106,16 +108,18 @@ def _runqueue_wait() -> float:
 
 
 def test_ui_thread_never_blocks_during_indexing(qtbot, make_window, make_backend, tmp_path):
-    """A 10 ms timer on the UI thread while the model loads and a library is scanned and indexed
-    (and a search runs): no gap between ticks may exceed 100 ms.
+    """A 10 ms timer on the UI thread while a library is scanned and indexed with the real default
+    model (aisfx + MiniLM + the shipped head) and a search runs: no gap between ticks may exceed 100 ms.
 
+    The model is loaded in the background first, as the app does at start-up; that phase is measured
+    and printed but not held to 100 ms: loading libtorch's shared libraries holds the interpreter lock
+    for a few hundred milliseconds in any thread (a one-off hitch while the window is already up).
     The gap counted against the app excludes the time the UI thread sat runnable in the kernel's run
     queue (Linux schedstat): on a shared, overloaded CI machine the OS not giving us a CPU is not the
     app blocking its UI. Both numbers are printed."""
     root = many_sounds(tmp_path / "takes", 96, seconds=4.0, sr=44100)  # 6.4 min of audio: real work
-    window = make_window(make_backend())
-    with Catalog(paths.catalog_path()) as cat:
-        cat.add_root(root)
+    backend = make_backend(model_loader=default_model_loader)
+    window = make_window(backend)
     gaps: list[float] = []
     blocked: list[float] = []
     last = [time.perf_counter(), _runqueue_wait()]
@@ -126,24 +130,35 @@ def test_ui_thread_never_blocks_during_indexing(qtbot, make_window, make_backend
         blocked.append(now - last[0] - (waited - last[1]))
         last[:] = [now, waited]
 
+    def report(phase: str) -> float:
+        g, b = gaps[1:], blocked[1:]
+        print(f"\nevent-loop latency during {phase}, {len(g)} ticks of a 10 ms timer over {sum(g):.1f} s: "
+              f"wall max {max(g) * 1000:.0f} ms, p99 {np.percentile(g, 99) * 1000:.0f} ms, median "
+              f"{np.median(g) * 1000:.0f} ms; excluding run-queue wait max {max(b) * 1000:.0f} ms")
+        return max(b)
+
     timer = QTimer()
     timer.setInterval(10)
     timer.timeout.connect(tick)
+    timer.start()
+    last[:] = [time.perf_counter(), _runqueue_wait()]
+    window.start_background()  # loads the model off the UI thread; the library is empty so far
+    qtbot.waitUntil(lambda: backend.model is not None and not window.jobs.busy, timeout=120000)
+    report("the model load")
+    with Catalog(paths.catalog_path()) as cat:
+        cat.add_root(root)
+    gaps.clear()
+    blocked.clear()
     with qtbot.waitSignal(window.jobs.jobFinished, timeout=120000,
                           check_params_cb=lambda kind, _result: kind == "update") as done:
-        timer.start()
         last[:] = [time.perf_counter(), _runqueue_wait()]
-        window.start_background()  # load the model, scan, index: all of it off the UI thread
-        # and search meanwhile, as a user would
-        QTimer.singleShot(300, lambda: window.search.query("take hit"))
+        window.jobs.update()  # scan + index on a worker
+        # and search meanwhile, as a user would (parented: never fires into a closed window)
+        QTimer.singleShot(300, window, lambda: window.search.query("take hit"))
     timer.stop()
     assert done.args[1].index.embedded == 96
-    gaps, blocked = gaps[1:], blocked[1:]
-    worst = max(blocked)
-    print(f"\nevent-loop latency during load+scan+index+search, {len(gaps)} ticks of a 10 ms timer "
-          f"over {sum(gaps):.1f} s: wall max {max(gaps) * 1000:.0f} ms, p99 "
-          f"{np.percentile(gaps, 99) * 1000:.0f} ms, median {np.median(gaps) * 1000:.0f} ms; "
-          f"excluding run-queue wait max {worst * 1000:.0f} ms")
+    assert sum(gaps) > 2.0, "the job was too short to measure anything"
+    worst = report("scan+index+search")
     assert worst < 0.1, f"the UI thread was blocked for {worst * 1000:.0f} ms"
 
 
