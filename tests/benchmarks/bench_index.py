@@ -204,7 +204,7 @@ def bench_filters(index: VectorIndex, ids: np.ndarray, vn: np.ndarray, queries: 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", default="10000,100000,1000000")
-    p.add_argument("--dim", type=int, default=256, help="retrieval-space dimension of the model")
+    p.add_argument("--dim", type=int, default=384, help="retrieval-space dimension (the default head: 384)")
     p.add_argument("--M", type=int, default=DEFAULT_M)
     p.add_argument("--ef-construction", type=int, default=DEFAULT_EF_CONSTRUCTION)
     p.add_argument("--queries", type=int, default=300)
