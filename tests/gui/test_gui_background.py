@@ -11,7 +11,6 @@ from PySide6.QtCore import QTimer
 
 from soundsearch import paths
 from soundsearch.gui.backend import default_model_loader
-from soundsearch.gui.backend import default_model_loader
 from soundsearch.library.catalog import Catalog
 
 
