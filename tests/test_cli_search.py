@@ -104,6 +104,16 @@ def test_index_again_is_incremental_and_reports_removals(indexed_cli, capsys):
     assert "9 sounds searchable" in out
 
 
+def test_index_without_folders_rescans_the_library(indexed_cli, capsys):
+    lib, model = indexed_cli
+    (lib / "glass" / "glass_clink.flac").unlink()
+    assert main(["index", "--no-scan", "--model", model]) == 0  # the catalog as it was: still 10
+    assert "10 sounds searchable" in capsys.readouterr().out
+    assert main(["index", "--model", model]) == 0
+    out = capsys.readouterr().out
+    assert "1 deleted" in out and "1 removed" in out and "9 sounds searchable" in out
+
+
 def test_helpful_errors(home, model_dir, capsys, tmp_path):
     assert main(["index", "--model", model_dir]) == 2
     assert "library is empty" in capsys.readouterr().err

@@ -14,8 +14,12 @@ from soundsearch.jobs import run as run_job
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("index", help="scan folders (if given) and embed every new or changed file")
-    p.add_argument("dirs", nargs="*", type=Path, metavar="DIR", help="folders to scan first")
+    p = sub.add_parser("index", help="scan the library (or the folders given) and embed every new or "
+                                     "changed file")
+    p.add_argument("dirs", nargs="*", type=Path, metavar="DIR",
+                   help="folders to add and scan first (default: rescan every library folder)")
+    p.add_argument("--no-scan", action="store_true",
+                   help="embed what the catalog already holds, without looking at the folders")
     _model_args(p)
     p.add_argument("--batch", type=int, default=16, help="files per model batch (default 16)")
     p.set_defaults(func=cmd_index)
@@ -122,20 +126,22 @@ def cmd_index(args) -> int:
 
     settings, catalog, model = _open(args)
     line = ProgressLine()
-    if args.dirs:
-        missing = [d for d in args.dirs if not d.is_dir()]
-        if missing:
-            print(f"soundsearch: not a folder: {missing[0]}", file=sys.stderr)
-            return 2
-        scanned = run_job(scan(catalog, [d.expanduser() for d in args.dirs]), line)
+    missing = [d for d in args.dirs if not d.expanduser().is_dir()]
+    if missing:
+        print(f"soundsearch: not a folder: {missing[0]}", file=sys.stderr)
+        return 2
+    if not args.dirs and not catalog.roots():
+        print("soundsearch: the library is empty: give folders, e.g. `soundsearch index ~/Sounds`",
+              file=sys.stderr)
+        return 2
+    if args.dirs or not args.no_scan:
+        # No folders given: rescan every root first, so moved, renamed and deleted files are seen
+        # before embedding (an index that still lists a deleted file is the worse surprise).
+        scanned = run_job(scan(catalog, [d.expanduser() for d in args.dirs] or None), line)
         line.close()
         print(f"scan: {len(scanned.added)} new, {len(scanned.changed)} changed, {len(scanned.moved)} moved, "
               f"{len(scanned.deleted)} deleted, {scanned.unchanged} unchanged, {scanned.errors} errors "
               f"({scanned.files_per_second:.0f} files/s)")
-    elif not catalog.roots():
-        print("soundsearch: the library is empty: give folders, e.g. `soundsearch index ~/Sounds`",
-              file=sys.stderr)
-        return 2
     started = time.process_time()
     result = run_job(index_job(catalog, model, settings, batch_size=args.batch), line)
     line.close()
