@@ -204,3 +204,19 @@ def test_cli_train_and_eval_on_a_folder(home, tmp_path, make_wav, capsys):
     assert main(["eval", "library", str(lib), "--model", str(tmp_path / "m")]) == 0
     out = capsys.readouterr().out
     assert "MAP" in out and "audio" in out and "late" in out
+
+
+def test_featureset_skips_files_that_vanished_and_caches_the_rest(home, tmp_path, make_wav):
+    """A dataset listed, then a file deleted before encoding (a user's library changes under a
+    running `soundsearch train`): that item is dropped with a warning, the others are encoded."""
+    from soundsearch.model import build_tiny_model
+    from soundsearch.model.featureset import build_featureset
+
+    items = [Item(make_wav(tmp_path / f"s{k}.wav", seconds=0.3, freq=300.0 * (k + 1)), [f"tone {k}"], "", "g")
+             for k in range(3)]
+    items[1].audio.unlink()
+    model = build_tiny_model(seed=0)
+    fs = build_featureset(model, items)
+    assert [it.audio.name for it in fs.items] == ["s0.wav", "s2.wav"]
+    cached = build_featureset(model, items, only_cached=True)  # from the cache, still without s1
+    assert [it.audio.name for it in cached.items] == ["s0.wav", "s2.wav"]

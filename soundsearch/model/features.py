@@ -95,8 +95,13 @@ class _Store:
         atomic_write_text(self.folder / "keys.json", json.dumps(self.keys))
 
 
-def _file_key(path: Path, max_seconds: float | None) -> str:
-    st = path.stat()
+def _file_key(path: Path, max_seconds: float | None) -> str | None:
+    """The cache key of a file's current content, or None when the file is gone or unreadable."""
+    try:
+        st = path.stat()
+    except OSError as exc:  # deleted or moved since the dataset was listed: skip it, go on
+        log.warning("skipping %s: %s", path, exc.strerror or exc)
+        return None
     return f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{max_seconds}"
 
 
@@ -110,9 +115,10 @@ def audio_sequences(model, files: list[Path], max_seconds: float | None = 30.0,
     root = cache_root or paths.cache_dir() / "features"
     store = _Store(root / f"audio-{spec.name}-{spec_hash(spec.name, spec.config)}")
     keys = [_file_key(Path(f), max_seconds) for f in files]
-    missing = [i for i, k in enumerate(keys) if store.get(k) is None]
+    empty = np.zeros((0, int(model.audio_encoder.dim)), np.float16)
+    missing = [i for i, k in enumerate(keys) if k is not None and store.get(k) is None]
     if only_cached:
-        return [store.get(k) for k in keys]
+        return [store.get(k) if k is not None else None for k in keys]
     log.info("audio cache: %d of %d files to encode", len(missing), len(files))
     started, done_seconds = time.monotonic(), 0.0
     for n, start in enumerate(range(0, len(missing), 16)):
@@ -130,7 +136,7 @@ def audio_sequences(model, files: list[Path], max_seconds: float | None = 30.0,
         for j, (seq, mask) in zip(ok, outs):
             store.put(keys[chunk[j]], seq[mask].astype(np.float16))
         for j in set(range(len(chunk))) - set(ok):
-            store.put(keys[chunk[j]], np.zeros((0, int(model.audio_encoder.dim)), np.float16))
+            store.put(keys[chunk[j]], empty)
         if progress:
             progress(min(start + 16, len(missing)), len(missing))
         if (n + 1) % max(1, save_every // 16) == 0:
@@ -140,7 +146,7 @@ def audio_sequences(model, files: list[Path], max_seconds: float | None = 30.0,
                      done_seconds / max(elapsed, 1e-6))
     if missing:
         store.save()
-    return [store.get(k) for k in keys]
+    return [store.get(k) if k is not None else empty for k in keys]
 
 
 def text_vectors(model, texts: list[str], cache_root: Path | None = None) -> np.ndarray:
