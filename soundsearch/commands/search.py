@@ -124,20 +124,21 @@ def cmd_index(args) -> int:
     from soundsearch.indexer import index_job
     from soundsearch.library.scanner import scan
 
-    settings, catalog, model = _open(args)
-    line = ProgressLine()
-    missing = [d for d in args.dirs if not d.expanduser().is_dir()]
-    if missing:
+    dirs = [d.expanduser() for d in args.dirs]
+    missing = [d for d in dirs if not d.is_dir()]
+    if missing:  # before loading the model: a mistyped folder should not cost seconds
         print(f"soundsearch: not a folder: {missing[0]}", file=sys.stderr)
         return 2
-    if not args.dirs and not catalog.roots():
+    settings, catalog, model = _open(args)
+    line = ProgressLine()
+    if not dirs and not catalog.roots():
         print("soundsearch: the library is empty: give folders, e.g. `soundsearch index ~/Sounds`",
               file=sys.stderr)
         return 2
-    if args.dirs or not args.no_scan:
+    if dirs or not args.no_scan:
         # No folders given: rescan every root first, so moved, renamed and deleted files are seen
         # before embedding (an index that still lists a deleted file is the worse surprise).
-        scanned = run_job(scan(catalog, [d.expanduser() for d in args.dirs] or None), line)
+        scanned = run_job(scan(catalog, dirs or None), line)
         line.close()
         print(f"scan: {len(scanned.added)} new, {len(scanned.changed)} changed, {len(scanned.moved)} moved, "
               f"{len(scanned.deleted)} deleted, {scanned.unchanged} unchanged, {scanned.errors} errors "
