@@ -220,3 +220,52 @@ def test_featureset_skips_files_that_vanished_and_caches_the_rest(home, tmp_path
     assert [it.audio.name for it in fs.items] == ["s0.wav", "s2.wav"]
     cached = build_featureset(model, items, only_cached=True)  # from the cache, still without s1
     assert [it.audio.name for it in cached.items] == ["s0.wav", "s2.wav"]
+
+
+def test_recipe_split_keeps_held_out_sounds_out_of_training(tmp_path, make_wav):
+    """The default model's split is by package, and a sound that two packages ship (the same free
+    sample in two games) never reaches training when one of them is held out."""
+    from soundsearch.model.recipe import Recipe, split
+
+    def item(package: str, name: str, freq: float) -> Item:
+        return Item(make_wav(tmp_path / package / name, seconds=0.2, freq=freq), [name], name, package)
+
+    items = [item("heldgame", "door.wav", 300.0), item("heldgame", "bell.wav", 900.0),
+             item("traingame", "door.wav", 300.0),  # byte-identical to the held-out door
+             item("traingame", "door_slam.wav", 310.0), item("valgame", "bell.wav", 900.0),
+             item("valgame", "wind.wav", 120.0)]
+    missing = Item(tmp_path / "traingame" / "gone.wav", ["gone"], "gone", "traingame")
+    train, val, held = split(items + [missing], Recipe(library=tmp_path, heldout=("heldgame",),
+                                                       validation=("valgame",)))
+    assert [(it.group, it.audio.name) for it in held] == [("heldgame", "door.wav"), ("heldgame", "bell.wav")]
+    # an unreadable file is kept here; encoding reports it
+    assert [it.audio.name for it in train] == ["door_slam.wav", "gone.wav"]
+    assert [it.audio.name for it in val] == ["wind.wav"]
+
+
+def test_averaged_heads_give_the_mean_audio_vector():
+    """Seed ensembles ship as one head: its audio vector is exactly the mean of the members'."""
+    from soundsearch.model.train import average_heads
+
+    cfg = HybridConfig(audio_dim=12, text_dim=8, dim=8, fusion="late", text_init="identity",
+                       pool=PoolConfig(layers=0, width=6, input_norm=True))
+    heads = []
+    for seed in range(3):
+        torch.manual_seed(seed)
+        h = HybridModel(cfg)
+        with torch.no_grad():  # a trained LayerNorm is not the identity
+            h.pool.in_proj[0].weight.uniform_(0.5, 1.5)
+            h.pool.in_proj[0].bias.normal_()
+        heads.append(h.eval())
+    seq = torch.randn(4, 5, 12)
+    mask = torch.tensor([[1] * 5, [1] * 3 + [0] * 2, [1] + [0] * 4, [1] * 5]).bool()
+    avg = average_heads(heads)
+    with torch.inference_mode():
+        want = torch.stack([h.embed_audio(seq, mask) for h in heads]).mean(0)
+        got = avg.embed_audio(seq, mask)
+        assert torch.allclose(got, want, atol=1e-5)
+        assert not torch.allclose(got, heads[0].embed_audio(seq, mask), atol=1e-3)
+        q = torch.randn(2, 8)
+        assert torch.allclose(avg.embed_query(q), heads[0].embed_query(q))
+    with pytest.raises(ValueError):
+        average_heads([HybridModel(HybridConfig(audio_dim=12, text_dim=8, dim=8))])

@@ -67,6 +67,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="ship a head retrained on every package (all) or the measured one (train)")
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--seeds", type=int, default=None, help="heads averaged into the shipped one (default 5)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     p.set_defaults(func=cmd_train_default)
@@ -217,6 +218,8 @@ def cmd_train_default(args) -> int:
 
     set_threads(args.threads)
     recipe = Recipe(device=args.device, final=args.final)
+    if args.seeds is not None:
+        recipe.seeds = max(1, args.seeds)
     if args.library is not None:
         recipe.library = args.library
     recipe.train = _train_config(args, recipe.train)

@@ -25,6 +25,9 @@ Alexander Lerch, <i>Representation Learning for the Automatic Indexing of Sound 
 Kai Paquin et al., released under CC0.</li>
 <li><b>EfficientAT</b> — optional audio encoder (Florian Schmid, Khaled Koutini, Gerhard Widmer),
 MIT License, when you point soundsearch at its weights.</li>
+<li><b>Default search head</b> — trained by soundsearch on sounds from Debian game and desktop
+data packages (0 A.D., Hedgewars, MegaGlest, Tux Paint, Red Eclipse, Nexuiz, OpenArena, LMMS,
+Hydrogen and others, under their own licences; listed in the model card). No audio is shipped.</li>
 <li>Qt for Python (PySide6, LGPLv3), PyTorch (BSD), hnswlib (Apache-2.0), libsndfile (LGPL),
 PortAudio (MIT).</li>
 </ul>

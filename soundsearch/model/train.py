@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from soundsearch.jobs import Job, Progress
 from soundsearch.model.evaluate import multi_positive_metrics, single_positive_metrics
 from soundsearch.model.featureset import FeatureSet, pad, score_matrix
-from soundsearch.model.hybrid import HybridModel
+from soundsearch.model.hybrid import HybridConfig, HybridModel
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +167,42 @@ def train_head(head: HybridModel, train: FeatureSet, val: FeatureSet | None, cfg
     result.head.eval()
     result.seconds = time.monotonic() - started
     return result
+
+
+def average_heads(heads: list[HybridModel]) -> HybridModel:
+    """One head whose audio vector is the mean of ``heads``' audio vectors (an ensemble of
+    training runs at the cost of one). Needs late-fusion heads with mean pooling and linear
+    projections, which are affine in the per-frame normalised input: each head's LayerNorm scale and
+    shift and both linear layers fold into one 512 → dim map, and the mean of affine maps is one affine
+    map. The text side must be shared (frozen), as the default recipe keeps it."""
+    first = heads[0]
+    cfg = first.cfg
+    if cfg.fusion != "late" or cfg.pool.layers or cfg.audio_hidden or not cfg.pool.input_norm:
+        raise ValueError("average_heads needs late fusion, mean pooling, input_norm and a linear "
+                         "audio projection")
+    for h in heads[1:]:
+        same = all(torch.equal(a, b) for a, b in zip(h.proj_query.state_dict().values(),
+                                                     first.proj_query.state_dict().values()))
+        if h.cfg != cfg or not same:
+            raise ValueError("average_heads needs heads of one config with the same text projections")
+    weights, biases = [], []
+    for h in heads:
+        norm, proj = h.pool.in_proj[0], h.pool.in_proj[1]
+        proj = proj if isinstance(proj, torch.nn.Linear) else None
+        w1 = proj.weight if proj is not None else torch.eye(norm.weight.shape[0])
+        b1 = proj.bias if proj is not None else torch.zeros(norm.weight.shape[0])
+        w2, b2 = h.proj_audio[-1].weight, h.proj_audio[-1].bias
+        weights.append(w2 @ w1 @ torch.diag(norm.weight))  # [dim, in]
+        biases.append(w2 @ (w1 @ norm.bias + b1) + b2)
+    out_cfg = HybridConfig(**{**asdict(cfg), "pool": {**asdict(cfg.pool), "width": 0}})
+    out = HybridModel(out_cfg)
+    with torch.no_grad():
+        out.proj_meta.load_state_dict(first.proj_meta.state_dict())
+        out.proj_query.load_state_dict(first.proj_query.state_dict())
+        out.pool.in_proj[0].reset_parameters()  # plain normalisation; the scale is folded in
+        out.proj_audio[-1].weight.copy_(torch.stack(weights).mean(0))
+        out.proj_audio[-1].bias.copy_(torch.stack(biases).mean(0))
+    return out.eval()
 
 
 FUSION_GRID = (0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0)
