@@ -20,7 +20,6 @@ audio branch on unseen packages.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
@@ -30,7 +29,9 @@ from pathlib import Path
 import numpy as np
 
 from soundsearch import paths
+from soundsearch.audio.probe import read_ends
 from soundsearch.jobs import Job, Progress
+from soundsearch.library.examine import content_hash
 from soundsearch.model import features
 from soundsearch.model.api import new_model
 from soundsearch.model.checkpoint import EncoderSpec, collect_state, save_checkpoint
@@ -100,13 +101,10 @@ def split(items: list[Item], recipe: Recipe) -> tuple[list[Item], list[Item], li
     return train, val, held
 
 
-def _digest(item: Item) -> bytes | None:
+def _digest(item: Item) -> str | None:
+    """The scanner's content hash (the same identity it uses to detect moved files)."""
     try:
-        h = hashlib.blake2b(digest_size=16)
-        with open(item.audio, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-        return h.digest()
+        return content_hash(read_ends(item.audio))
     except OSError:  # unreadable or gone: the feature cache reports it when encoding
         return None
 
@@ -191,7 +189,9 @@ def train_default(recipe: Recipe, out: Path, measure_out: Path | None = None) ->
     head = _combine([r.head for r in runs])
     weight, weights = 1.0, {}
     if val_queries is not None and recipe.head.get("fusion", "late") == "late":
-        weight, weights = calibrate_fusion_sets(head, fs_val, [val_queries, None], recipe.device)
+        # Descriptive queries alone (40 here) let the weight swing; the label (name) queries keep it
+        # honest for typed file words.
+        weight, weights = calibrate_fusion(head, fs_val, [val_queries, None], device=recipe.device)
         scale_metadata(head, weight)
         log.info("late-fusion metadata weight %.2f (validation MAP by weight: %s)", weight, weights)
     results = measure(model, head, fs_held, root, recipe.device)
@@ -216,17 +216,8 @@ def train_default(recipe: Recipe, out: Path, measure_out: Path | None = None) ->
 
 
 def _combine(heads: list[HybridModel]) -> HybridModel:
+    """One run's head as it is; several averaged (average_heads)."""
     return heads[0] if len(heads) == 1 else average_heads(heads)
-
-
-def calibrate_fusion_sets(head: HybridModel, val: FeatureSet, query_sets: list, device: str = "cpu"):
-    """The late-fusion weight best on average over several validation query sets (each
-    ``(query vectors, relevant)``, or None for ``val``'s label queries): descriptive queries alone
-    (40 here) let the weight swing; the name queries keep it honest for typed file words."""
-    per_set = [calibrate_fusion(head, val, *(qs or (None, None)), device=device)[1] for qs in query_sets]
-    mean = {w: float(np.mean([scores[w] for scores in per_set])) for w in per_set[0]}
-    best = max(mean, key=lambda w: (mean[w], -abs(np.log(w))))
-    return best, mean
 
 
 def _save(model, head, out: Path, recipe: Recipe, trained_on: str, results: dict, info: dict) -> str:

@@ -180,10 +180,13 @@ def average_heads(heads: list[HybridModel]) -> HybridModel:
     if cfg.fusion != "late" or cfg.pool.layers or cfg.audio_hidden or not cfg.pool.input_norm:
         raise ValueError("average_heads needs late fusion, mean pooling, input_norm and a linear "
                          "audio projection")
+    def same_text_side(h: HybridModel) -> bool:
+        return all(torch.equal(a, b) for name in ("proj_query", "proj_meta")
+                   for a, b in zip(getattr(h, name).state_dict().values(),
+                                   getattr(first, name).state_dict().values()))
+
     for h in heads[1:]:
-        same = all(torch.equal(a, b) for a, b in zip(h.proj_query.state_dict().values(),
-                                                     first.proj_query.state_dict().values()))
-        if h.cfg != cfg or not same:
+        if h.cfg != cfg or not same_text_side(h):
             raise ValueError("average_heads needs heads of one config with the same text projections")
     weights, biases = [], []
     for h in heads:
@@ -218,17 +221,20 @@ def scale_metadata(head: HybridModel, weight: float) -> HybridModel:
     return head
 
 
-def calibrate_fusion(head: HybridModel, val: FeatureSet, query_vecs: np.ndarray, relevant: np.ndarray,
+def calibrate_fusion(head: HybridModel, val: FeatureSet,
+                     query_sets: list[tuple[np.ndarray, np.ndarray] | None],
                      grid: tuple[float, ...] = FUSION_GRID, metric: str = "MAP",
                      device: str = "cpu") -> tuple[float, dict[float, float]]:
-    """The metadata weight of late fusion that scores best on validation queries. Training sets
-    the audio/metadata balance on data the audio branch has fitted, which overrates audio on
-    unseen sounds; this re-balances it on held-apart data. Returns (best weight, {weight: score});
-    ``head`` is not changed (see :func:`scale_metadata`)."""
+    """The metadata weight of late fusion that scores best on validation queries, averaged over
+    ``query_sets`` (each ``(query vectors, relevant)``, or None for ``val``'s label queries).
+    Training sets the audio/metadata balance on data the audio branch has fitted, which overrates
+    audio on unseen sounds; this re-balances it on held-apart data. Returns (best weight, {weight:
+    mean score}); ``head`` is not changed (see :func:`scale_metadata`)."""
     scores = {}
     for w in grid:
         trial = scale_metadata(copy.deepcopy(head), w)
-        scores[w] = evaluate_library(trial, val, "late", device, query_vecs, relevant)[metric]
+        scores[w] = float(np.mean([evaluate_library(trial, val, "late", device, *(qs or (None, None)))[metric]
+                                   for qs in query_sets]))
     best = max(scores, key=lambda w: (scores[w], -abs(np.log(w))))  # ties: the weight nearest 1
     return best, scores
 

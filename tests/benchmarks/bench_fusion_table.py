@@ -62,7 +62,7 @@ def main() -> int:
         result = run(train_head(HybridModel(cfg), fs_train, fs_val, train_cfg, "cpu", val_queries))
         heads = {label: result.head}
         if fusion == "late":  # as the default recipe does: metadata weight chosen on validation
-            weight, _ = calibrate_fusion(result.head, fs_val, *val_queries)
+            weight, _ = calibrate_fusion(result.head, fs_val, [val_queries, None])
             heads[f"late fusion, weight {weight:g}"] = scale_metadata(copy.deepcopy(result.head), weight)
         for name, head in heads.items():
             row = {}
