@@ -269,3 +269,34 @@ def test_averaged_heads_give_the_mean_audio_vector():
         assert torch.allclose(avg.embed_query(q), heads[0].embed_query(q))
     with pytest.raises(ValueError):
         average_heads([HybridModel(HybridConfig(audio_dim=12, text_dim=8, dim=8))])
+
+
+def test_centred_queries_remove_the_mean_caption_and_survive_a_checkpoint(tmp_path):
+    """center_queries: a query equal to the mean training caption projects to zero, every query
+    moves by the same vector, and the shift is stored in the head (so the runtime applies it)."""
+    from soundsearch.model.checkpoint import (EncoderSpec, ModelConfig, collect_state, load_checkpoint,
+                                              save_checkpoint, split_state)
+    from soundsearch.model.train import center_queries
+
+    cfg = HybridConfig(audio_dim=12, text_dim=8, dim=8, fusion="late", text_init="identity",
+                       pool=PoolConfig(layers=0, input_norm=True))
+    head = HybridModel(cfg).eval()
+    captions = np.random.default_rng(0).normal(1.0, 0.5, (20, 8)).astype(np.float32)
+    q = torch.from_numpy(captions[:3])
+    with torch.inference_mode():
+        before = head.proj_query(q)
+    center_queries(head, captions)
+    with torch.inference_mode():
+        assert torch.allclose(head.proj_query(torch.from_numpy(captions.mean(0, keepdims=True))),
+                              torch.zeros(1, 8), atol=1e-5)
+        after = head.proj_query(q)
+        assert torch.allclose(before - after, torch.from_numpy(captions.mean(0)).expand(3, 8), atol=1e-5)
+    save_checkpoint(tmp_path / "m", ModelConfig(EncoderSpec("tiny-audio"), EncoderSpec("tiny-text"), cfg),
+                    collect_state(head))
+    restored = HybridModel(cfg)
+    restored.load_state_dict(split_state(load_checkpoint(tmp_path / "m")[1], "head"))
+    restored.eval()
+    with torch.inference_mode():
+        assert torch.allclose(restored.embed_query(q), head.embed_query(q))
+    with pytest.raises(ValueError):
+        center_queries(HybridModel(HybridConfig(audio_dim=12, text_dim=8, dim=8, text_hidden=4)), captions)

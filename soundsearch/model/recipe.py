@@ -43,6 +43,7 @@ from soundsearch.model.train import (
     TrainConfig,
     average_heads,
     calibrate_fusion,
+    center_queries,
     label_queries,
     scale_metadata,
     train_head,
@@ -82,6 +83,9 @@ class Recipe:
     # Heads trained with different seeds and averaged into one (average_heads): the validation
     # split is small, so one run's epoch choice is noisy; the mean of five is steadier and better.
     seeds: int = 5
+    # Queries centred on the mean training caption (train.center_queries): on held-out packages
+    # audio-only MAP rose ~0.01 in an experiment (names and descriptive, both seeds).
+    center_queries: bool = False  # not yet in the shipped head: retrain and measure before turning on
     max_seconds: float = 30.0
     device: str = "cpu"
 
@@ -184,7 +188,7 @@ def train_default(recipe: Recipe, out: Path, measure_out: Path | None = None) ->
     for k in range(recipe.seeds):
         cfg = replace(recipe.train, seed=recipe.train.seed + k)
         yield Progress("train", k, recipe.seeds, f"training head {k + 1} of {recipe.seeds}")
-        runs.append((yield from train_head(HybridModel(model.config.head), fs_train, fs_val, cfg,
+        runs.append((yield from train_head(_new_head(model, recipe, fs_train), fs_train, fs_val, cfg,
                                            recipe.device, val_queries)))
     head = _combine([r.head for r in runs])
     weight, weights = 1.0, {}
@@ -206,13 +210,23 @@ def train_default(recipe: Recipe, out: Path, measure_out: Path | None = None) ->
         for k, run in enumerate(runs):
             cfg = replace(recipe.train, seed=recipe.train.seed + k, stop_epoch=run.best_epoch)
             yield Progress("train", k, recipe.seeds, f"training the shipped head {k + 1} of {recipe.seeds}")
-            heads.append((yield from train_head(HybridModel(model.config.head), every, None, cfg,
+            heads.append((yield from train_head(_new_head(model, recipe, every), every, None, cfg,
                                                 recipe.device)).head)
         final = scale_metadata(_combine(heads), weight)
     model_id = _save(model, final, out, recipe, recipe.final, results, info)
     return {"results": results, "model_id": model_id, "best_epoch": epochs,
             "history": [r.history for r in runs], "best_val": [r.best_val for r in runs],
             "fusion_weights": weights, "n_held": len(fs_held)}
+
+
+def _new_head(model, recipe: Recipe, fs: FeatureSet) -> HybridModel:
+    """A fresh head; with ``recipe.center_queries`` its (frozen) query side is centred on ``fs``'s
+    training captions."""
+    head = HybridModel(model.config.head)
+    if recipe.center_queries:
+        used = sorted({c for caps in fs.item_captions for c in caps})
+        center_queries(head, fs.caption_vecs[used])
+    return head
 
 
 def _combine(heads: list[HybridModel]) -> HybridModel:
