@@ -209,16 +209,16 @@ def average_heads(heads: list[HybridModel]) -> HybridModel:
 
 
 def center_queries(head: HybridModel, caption_vecs: np.ndarray) -> HybridModel:
-    """Subtract the mean training caption from every query: proj_query's bias becomes
-    ``-proj_query(mean) + bias``, so the change is part of the head (checkpoint, runtime, training).
+    """Subtract the mean training caption from every query: proj_query's bias ``b`` becomes
+    ``b - W @ mean``, so the change is part of the head (checkpoint, runtime, training).
 
     Text-encoder vectors share a large common direction (MiniLM's anisotropy); with the query side
     frozen at identity, that direction scores every item by how "generic" its vector is, which makes
     hubs of some sounds in audio-only search. Centring the query side removes it; training with it
     lets the audio projection fit the centred space. Linear query projections only."""
-    last = head.proj_query[-1]
-    if head.cfg.text_hidden or not isinstance(last, torch.nn.Linear):
+    if head.cfg.text_hidden:
         raise ValueError("center_queries needs a linear query projection")
+    last = head.proj_query[-1]
     mean = torch.from_numpy(np.asarray(caption_vecs, np.float32).mean(0)).to(last.weight.device)
     with torch.no_grad():
         last.bias.sub_(last.weight @ mean)
