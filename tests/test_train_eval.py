@@ -274,8 +274,14 @@ def test_averaged_heads_give_the_mean_audio_vector():
 def test_centred_queries_remove_the_mean_caption_and_survive_a_checkpoint(tmp_path):
     """center_queries: a query equal to the mean training caption projects to zero, every query
     moves by the same vector, and the shift is stored in the head (so the runtime applies it)."""
-    from soundsearch.model.checkpoint import (EncoderSpec, ModelConfig, collect_state, load_checkpoint,
-                                              save_checkpoint, split_state)
+    from soundsearch.model.checkpoint import (
+        EncoderSpec,
+        ModelConfig,
+        collect_state,
+        load_checkpoint,
+        save_checkpoint,
+        split_state,
+    )
     from soundsearch.model.train import center_queries
 
     cfg = HybridConfig(audio_dim=12, text_dim=8, dim=8, fusion="late", text_init="identity",
