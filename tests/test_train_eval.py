@@ -19,7 +19,7 @@ from soundsearch.model.evaluate import (
 )
 from soundsearch.model.featureset import FeatureSet, score_matrix
 from soundsearch.model.hybrid import HybridConfig, HybridModel, PoolConfig
-from soundsearch.model.train import TrainConfig, evaluate_library, lr_at, nt_xent, train_head
+from soundsearch.model.train import TrainConfig, evaluate_library, label_queries, lr_at, nt_xent, train_head
 
 
 @pytest.fixture(autouse=True)
@@ -306,3 +306,61 @@ def test_centred_queries_remove_the_mean_caption_and_survive_a_checkpoint(tmp_pa
         assert torch.allclose(restored.embed_query(q), head.embed_query(q))
     with pytest.raises(ValueError):
         center_queries(HybridModel(HybridConfig(audio_dim=12, text_dim=8, dim=8, text_hidden=4)), captions)
+
+
+def test_caption_memory_lends_unseen_sounds_the_words_of_their_neighbours(tmp_path):
+    """attach_memory: an untrained head (random audio map) ranks held-back sounds near random; with
+    a memory of the other sounds' captions it finds them by their class words. The memory keeps
+    the audio vector's norm, is stored in the checkpoint, is reduced to prototypes when asked, and
+    training starts without it."""
+    from soundsearch.model.checkpoint import (
+        EncoderSpec,
+        ModelConfig,
+        collect_state,
+        load_checkpoint,
+        save_checkpoint,
+        split_state,
+    )
+    from soundsearch.model.featureset import pad
+    from soundsearch.model.train import MemoryConfig, attach_memory, average_heads
+
+    fs = synthetic_set(audio_dim=12, text_dim=8, per_class=10)
+    known = [i for i in range(len(fs)) if i % 2 == 0]
+    unseen = fs.subset([i for i in range(len(fs)) if i % 2])
+    torch.manual_seed(0)
+    head = HybridModel(HybridConfig(audio_dim=12, text_dim=8, dim=8, fusion="late", text_init="identity",
+                                    pool=PoolConfig(layers=0, input_norm=True))).eval()
+    labels, rel = label_queries(unseen)
+    def audio_map(h):
+        return multi_positive_metrics(score_matrix(h, unseen, unseen.caption_vecs, "audio"), rel)["MAP"]
+
+    plain = audio_map(head)
+    seq, mask = pad(unseen.seqs)
+    with torch.inference_mode():
+        plain_vecs = head.embed_audio(seq, mask)
+    attach_memory(head, fs.subset(known), MemoryConfig(size=0, k=3))
+    assert head.cfg.memory_size == len(known)
+    assert audio_map(head) > max(0.85, plain + 0.3)
+    with torch.inference_mode():
+        recalled = head.embed_audio(seq, mask)
+    assert torch.allclose(recalled.norm(dim=-1), plain_vecs.norm(dim=-1), rtol=1e-4)
+
+    specs = EncoderSpec("tiny-audio"), EncoderSpec("tiny-text")
+    save_checkpoint(tmp_path / "m", ModelConfig(*specs, head.cfg), collect_state(head))
+    config, state, _ = load_checkpoint(tmp_path / "m")
+    restored = HybridModel(config.head)
+    restored.load_state_dict(split_state(state, "head"))
+    with torch.inference_mode():
+        assert torch.allclose(restored.eval().embed_audio(seq, mask), recalled, atol=1e-3)
+
+    attach_memory(head, fs.subset(known), MemoryConfig(size=6, k=3))
+    assert 1 <= head.cfg.memory_size <= 6
+    norms = head.memory_values.float().norm(dim=-1)
+    assert torch.allclose(norms, torch.ones(head.cfg.memory_size), atol=1e-3)
+    with pytest.raises(ValueError):
+        average_heads([head, head])
+    result = run(train_head(head, fs, None, TrainConfig(epochs=1, batch_size=16)))
+    assert result.head.cfg.memory_size == 0 and len(result.head.memory_keys) == 0
+    mid = HybridModel(HybridConfig(audio_dim=12, text_dim=8, dim=8, fusion="mid"))
+    with pytest.raises(ValueError):
+        attach_memory(mid, fs.subset(known))

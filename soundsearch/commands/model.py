@@ -39,6 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--finetune", action="store_true", help="run the encoders in the loop and train them "
                    "too (SpecAugment on the mel input; slow without a GPU; the checkpoint then stores "
                    "the encoders' weights)")
+    p.add_argument("--memory", type=_memory_arg, default=4096, metavar="N|all|off",
+                   help="caption memory stored with a late-fusion or audio head: N prototypes of the "
+                   "training sounds (default 4096), 'all' of them, or 'off'")
     p.add_argument("--device", default=None)
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     p.set_defaults(func=cmd_train)
@@ -71,6 +74,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     p.set_defaults(func=cmd_train_default)
+
+
+def _memory_arg(text: str) -> int | None:
+    """--memory: prototypes (N > 0), every training item ('all' -> 0) or none ('off' -> None)."""
+    if text in ("off", "all"):
+        return None if text == "off" else 0
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive count, 'all' or 'off', not {text!r}")
+    return n
 
 
 def _progress(p) -> None:
@@ -111,7 +127,7 @@ def cmd_train(args) -> int:
     from soundsearch.model.datasets import load_items
     from soundsearch.model.featureset import build_featureset
     from soundsearch.model.hybrid import HybridModel
-    from soundsearch.model.train import train_head
+    from soundsearch.model.train import MemoryConfig, attach_memory, train_head
 
     set_threads(args.threads)
     try:
@@ -131,8 +147,10 @@ def cmd_train(args) -> int:
     if args.init and head_cfg.fusion == base.config.head.fusion:
         head.load_state_dict(base.head.state_dict())
     result = run(train_head(head, fs_train, fs_val, _train_config(args), base.device), on_progress=_progress)
+    if args.memory is not None and head_cfg.fusion in ("late", "audio"):
+        attach_memory(result.head, fs_train, MemoryConfig(size=args.memory), base.device)
     cfg = base.config
-    cfg.head = head_cfg
+    cfg.head = result.head.cfg
     cfg.training = {"data": f"{args.kind}: {args.path}", "items": len(fs_train), "epochs": result.best_epoch,
                     "validation": result.best_val}
     card = (f"# soundsearch head\n\nTrained with `soundsearch train {args.kind} {args.path}` on "

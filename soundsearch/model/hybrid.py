@@ -20,7 +20,7 @@ Fusion modes:
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import torch
 import torch.nn.functional as F
@@ -54,6 +54,12 @@ class HybridConfig:
     # "identity": query and metadata projections start as the identity (needs dim == text_dim), so
     # an untrained metadata branch ranks exactly as the pretrained text encoder does.
     text_init: str = "random"
+    # Caption recall (attach_memory in train.py): the audio vector is pulled toward the captions of
+    # the ``memory_k`` training sounds nearest to it. 0 = no memory (the head as trained).
+    memory_size: int = 0  # rows of (key, caption) pairs stored with the head
+    memory_k: int = 50
+    memory_temperature: float = 0.1
+    memory_weight: float = 1.0
 
     def __post_init__(self) -> None:
         if isinstance(self.pool, dict):
@@ -163,6 +169,9 @@ class HybridModel(nn.Module):
             for proj in (self.proj_meta, self.proj_query):
                 nn.init.eye_(proj[-1].weight)
                 nn.init.zeros_(proj[-1].bias)
+        # float16: the rows are unit vectors and the file stays small; cast to the input's dtype on use.
+        self.register_buffer("memory_keys", torch.zeros(cfg.memory_size, cfg.dim, dtype=torch.float16))
+        self.register_buffer("memory_values", torch.zeros(cfg.memory_size, cfg.dim, dtype=torch.float16))
         if cfg.fusion == "mid":
             self.meta_token = nn.Linear(cfg.text_dim, width)
             self.proj_meta_token = nn.Sequential(nn.Dropout(cfg.dropout), nn.Linear(width, cfg.dim))
@@ -176,8 +185,39 @@ class HybridModel(nn.Module):
 
     # -- the parts the runtime API serves (late fusion) -------------------------------------
     def embed_audio(self, seq: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """proj_audio(pool(seq)), not normalised (fusion adds the metadata part first)."""
-        return self.proj_audio(self.pool(seq, mask)[0])
+        """proj_audio(pool(seq)), not normalised (fusion adds the metadata part first); with a
+        caption memory, :meth:`recall` applied to it."""
+        audio = self.proj_audio(self.pool(seq, mask)[0])
+        return self.recall(audio) if self.cfg.memory_size else audio
+
+    def recall(self, audio: torch.Tensor) -> torch.Tensor:
+        """Caption recall: ``a`` (unit) plus ``memory_weight`` times the unit softmax-weighted mean
+        (``memory_temperature``) of the captions of the ``memory_k`` nearest keys, renormalised and
+        scaled back to ``audio``'s norm (the late-fusion weight keeps its meaning)."""
+        cfg = self.cfg
+        unit = F.normalize(audio, dim=-1)
+        keys, values = self.memory_keys.to(audio.dtype), self.memory_values.to(audio.dtype)
+        near, idx = (unit @ keys.T).topk(min(cfg.memory_k, cfg.memory_size), dim=-1)
+        w = torch.softmax(near / cfg.memory_temperature, dim=-1)
+        recalled = F.normalize((w.unsqueeze(-1) * values[idx]).sum(1), dim=-1)
+        return F.normalize(unit + cfg.memory_weight * recalled, dim=-1) * audio.norm(dim=-1, keepdim=True)
+
+    def set_memory(self, keys: torch.Tensor | None, values: torch.Tensor | None = None, k: int = 50,
+                   temperature: float = 0.1, weight: float = 1.0) -> None:
+        """Store a caption memory (unit ``keys`` in the audio space, unit ``values`` in the query
+        space, ``[M, dim]`` each) or, with ``keys=None``, remove it."""
+        if keys is None:
+            keys = values = torch.zeros(0, self.cfg.dim)
+        elif self.cfg.fusion == "mid":
+            raise ValueError("a caption memory serves late-fusion and single-branch heads, not mid fusion")
+        if keys.shape != values.shape or keys.shape[1] != self.cfg.dim:
+            raise ValueError(f"memory keys {tuple(keys.shape)} and values {tuple(values.shape)} must both "
+                             f"be [M, {self.cfg.dim}]")
+        device = self.memory_keys.device
+        self.memory_keys = keys.detach().to(device, torch.float16)
+        self.memory_values = values.detach().to(device, torch.float16)
+        self.cfg = replace(self.cfg, memory_size=len(keys), memory_k=k, memory_temperature=temperature,
+                           memory_weight=weight)
 
     def embed_meta(self, text: torch.Tensor) -> torch.Tensor:
         return self.proj_meta(text)

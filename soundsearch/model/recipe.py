@@ -40,7 +40,9 @@ from soundsearch.model.evaluate import keyword_scores, multi_positive_metrics, r
 from soundsearch.model.featureset import FeatureSet, build_featureset, score_matrix
 from soundsearch.model.hybrid import HybridModel, PoolConfig
 from soundsearch.model.train import (
+    MemoryConfig,
     TrainConfig,
+    attach_memory,
     average_heads,
     calibrate_fusion,
     center_queries,
@@ -88,6 +90,9 @@ class Recipe:
     # (descriptive), but the shifted query side cost metadata 0.578 -> 0.543 and late 0.594 -> 0.586
     # on descriptive queries.
     center_queries: bool = False
+    # Caption memory of the training sounds (train.attach_memory), attached after averaging;
+    # None = the plain head.
+    memory: MemoryConfig | None = field(default_factory=MemoryConfig)
     max_seconds: float = 30.0
     device: str = "cpu"
 
@@ -192,7 +197,7 @@ def train_default(recipe: Recipe, out: Path, measure_out: Path | None = None) ->
         yield Progress("train", k, recipe.seeds, f"training head {k + 1} of {recipe.seeds}")
         runs.append((yield from train_head(_new_head(model, recipe, fs_train), fs_train, fs_val, cfg,
                                            recipe.device, val_queries)))
-    head = _combine([r.head for r in runs])
+    head = _with_memory(_combine([r.head for r in runs]), fs_train, recipe)
     weight, weights = 1.0, {}
     if val_queries is not None and recipe.head.get("fusion", "late") == "late":
         # Descriptive queries alone (40 here) let the weight swing; the label (name) queries keep it
@@ -214,7 +219,7 @@ def train_default(recipe: Recipe, out: Path, measure_out: Path | None = None) ->
             yield Progress("train", k, recipe.seeds, f"training the shipped head {k + 1} of {recipe.seeds}")
             heads.append((yield from train_head(_new_head(model, recipe, every), every, None, cfg,
                                                 recipe.device)).head)
-        final = scale_metadata(_combine(heads), weight)
+        final = scale_metadata(_with_memory(_combine(heads), every, recipe), weight)
     model_id = _save(model, final, out, recipe, recipe.final, results, info)
     return {"results": results, "model_id": model_id, "best_epoch": epochs,
             "history": [r.history for r in runs], "best_val": [r.best_val for r in runs],
@@ -229,6 +234,10 @@ def _new_head(model, recipe: Recipe, fs: FeatureSet) -> HybridModel:
         used = sorted({c for caps in fs.item_captions for c in caps})
         center_queries(head, fs.caption_vecs[used])
     return head
+
+
+def _with_memory(head: HybridModel, fs: FeatureSet, recipe: Recipe) -> HybridModel:
+    return attach_memory(head, fs, recipe.memory, recipe.device) if recipe.memory else head
 
 
 def _combine(heads: list[HybridModel]) -> HybridModel:
@@ -258,9 +267,18 @@ def _save(model, head, out: Path, recipe: Recipe, trained_on: str, results: dict
                              heldout=", ".join(recipe.heldout), validation=", ".join(recipe.validation),
                              epochs=epochs, seeds=len(info["epochs"]), weight=info["fusion_weight"],
                              which=which,
-                             pooling=pooling, dim=head.cfg.dim,
+                             pooling=pooling, dim=head.cfg.dim, memory=_memory_note(head.cfg),
                              table=report_markdown(results, info["n_held"]))
     return save_checkpoint(out, cfg, collect_state(head), card)
+
+
+def _memory_note(cfg) -> str:
+    if not cfg.memory_size:
+        return ""
+    return (f"\n- Caption memory: {cfg.memory_size} prototypes (k-means) of this file's training sounds, "
+            f"each with the mean caption of its members; an audio vector is pulled toward the captions "
+            f"of its {cfg.memory_k} nearest prototypes (temperature {cfg.memory_temperature:g}, weight "
+            f"{cfg.memory_weight:g}). The held-out figures use a memory of the training packages only.")
 
 
 MODEL_CARD = """# soundsearch default head
@@ -284,7 +302,7 @@ files.
   on the validation packages), folded into one linear map. The late-fusion metadata weight {weight:g}
   (chosen on the validation packages' descriptive queries,
   tests/benchmarks/data/validation_queries.json, and name queries) is baked into the metadata
-  projection.
+  projection.{memory}
 - Packages (their files with words in their names; files with none, e.g. `sound034.wav`, cannot
   be captioned): {trained_on}
 - Validation packages (epoch choice): {validation}
