@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import textwrap
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -275,10 +276,11 @@ def _save(model, head, out: Path, recipe: Recipe, trained_on: str, results: dict
 def _memory_note(cfg) -> str:
     if not cfg.memory_size:
         return ""
-    return (f"\n- Caption memory: {cfg.memory_size} prototypes (k-means) of this file's training sounds, "
+    note = (f"- Caption memory: {cfg.memory_size} prototypes (k-means) of this file's training sounds, "
             f"each with the mean caption of its members; an audio vector is pulled toward the captions "
             f"of its {cfg.memory_k} nearest prototypes (temperature {cfg.memory_temperature:g}, weight "
             f"{cfg.memory_weight:g}). The held-out figures use a memory of the training packages only.")
+    return "\n" + textwrap.fill(note, 100, subsequent_indent="  ")
 
 
 MODEL_CARD = """# soundsearch default head
