@@ -9,6 +9,14 @@ import pytest
 import torch
 
 from soundsearch.jobs import run
+from soundsearch.model.checkpoint import (
+    EncoderSpec,
+    ModelConfig,
+    collect_state,
+    load_checkpoint,
+    save_checkpoint,
+    split_state,
+)
 from soundsearch.model.datasets import Item, captions_from_fields, content_words
 from soundsearch.model.evaluate import (
     average_precision,
@@ -274,14 +282,6 @@ def test_averaged_heads_give_the_mean_audio_vector():
 def test_centred_queries_remove_the_mean_caption_and_survive_a_checkpoint(tmp_path):
     """center_queries: a query equal to the mean training caption projects to zero, every query
     moves by the same vector, and the shift is stored in the head (so the runtime applies it)."""
-    from soundsearch.model.checkpoint import (
-        EncoderSpec,
-        ModelConfig,
-        collect_state,
-        load_checkpoint,
-        save_checkpoint,
-        split_state,
-    )
     from soundsearch.model.train import center_queries
 
     cfg = HybridConfig(audio_dim=12, text_dim=8, dim=8, fusion="late", text_init="identity",
@@ -313,14 +313,6 @@ def test_caption_memory_lends_unseen_sounds_the_words_of_their_neighbours(tmp_pa
     a memory of the other sounds' captions it finds them by their class words. The memory keeps
     the audio vector's norm, is stored in the checkpoint, is reduced to prototypes when asked, and
     training starts without it."""
-    from soundsearch.model.checkpoint import (
-        EncoderSpec,
-        ModelConfig,
-        collect_state,
-        load_checkpoint,
-        save_checkpoint,
-        split_state,
-    )
     from soundsearch.model.featureset import pad
     from soundsearch.model.train import MemoryConfig, attach_memory, average_heads
 
@@ -330,7 +322,7 @@ def test_caption_memory_lends_unseen_sounds_the_words_of_their_neighbours(tmp_pa
     torch.manual_seed(0)
     head = HybridModel(HybridConfig(audio_dim=12, text_dim=8, dim=8, fusion="late", text_init="identity",
                                     pool=PoolConfig(layers=0, input_norm=True))).eval()
-    labels, rel = label_queries(unseen)
+    _, rel = label_queries(unseen)
     def audio_map(h):
         return multi_positive_metrics(score_matrix(h, unseen, unseen.caption_vecs, "audio"), rel)["MAP"]
 
