@@ -6,7 +6,7 @@ import shutil
 
 import numpy as np
 import pytest
-from search_helpers import by_name
+from search_helpers import by_name, index, make_library, scan
 
 from soundsearch.index.exact import exact_knn
 from soundsearch.search import Filters, SearchEngine, parse_query
@@ -158,3 +158,25 @@ def test_refresh_sees_a_new_index(indexed, library):
     index(catalog, model)
     engine.refresh()
     assert len(engine) == n + 1 and names(engine.search("thunder_crack", k=1)) == ["thunder_crack.wav"]
+
+
+def test_excluded_word_matches_names_and_folders_as_a_required_word_does(catalog, tmp_path, tiny_model):
+    """`-music` leaves out the tracks of a library folder called "Music" (a word only its path
+    says) and a file named "music"; `+music` finds exactly the same files."""
+    music = make_library(tmp_path / "Music", {"track_0421.wav": (0.5, 44100, 1, 300.0)})
+    crowd = make_library(tmp_path / "fx", {
+        "crowd/crowd_cheer_stadium.wav": (0.5, 44100, 1, 500.0),
+        "crowd/crowd_music_festival.wav": (0.5, 44100, 1, 600.0),
+    })
+    (music / "track_0421.txt").write_text("Description: crowd cheering in a stadium\n")
+    scan(catalog, music, crowd)
+    index(catalog, tiny_model)
+    engine = SearchEngine(catalog, tiny_model, Settings())
+    track = next(r for r in catalog.iter_files() if r.path.name == "track_0421.wav")
+    assert "music" not in track.metadata.text.lower(), "only the library folder's name says music"
+    everything = set(names(engine.search("crowd cheering", k=10)))
+    assert "track_0421.wav" in everything
+    excluded = set(names(engine.search("crowd cheering -music", k=10)))
+    required = set(names(engine.search("crowd cheering +music", k=10)))
+    assert required == {"track_0421.wav", "crowd_music_festival.wav"}
+    assert excluded == everything - required == {"crowd_cheer_stadium.wav"}

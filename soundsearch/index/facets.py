@@ -50,6 +50,23 @@ class Filters:
         return out
 
 
+# Fields whose words a +word / -word filter looks at, beside the file's name and folders: what the
+# file says about its sound (the metadata text keeps only the first 60 words of these, so a long
+# description would otherwise push the folder words out of the filter's reach).
+WORD_FIELDS = frozenset(("fxname", "title", "description", "category", "subcategory", "user_category",
+                         "vendor_category", "keywords", "comment", "location", "name_words", "folder_words",
+                         "folder_description", "genre", "library", "album"))
+
+
+def filter_terms(record) -> set[str]:
+    """Every word a +word / -word filter matches: tags, the file name and its folders, the library
+    folder's own name included (a root ".../Music" says "music" of every file in it, though the
+    metadata text only has the folders below the root)."""
+    parts = [record.path.stem, record.root.name, *record.folder.parts, record.metadata.text]
+    parts += [f.value for f in record.metadata.fields if f.name in WORD_FIELDS]
+    return set(tokenize(" ".join(parts)))
+
+
 def doc_terms(record) -> list[str]:
     """What BM25 indexes for a file: its metadata text, plus its whole file name and CatIDs as single
     terms (so typing "DOORWood_Slam_03" or "DOORWood" matches exactly one rare term)."""
@@ -65,12 +82,14 @@ class LibraryTable:
     def __init__(self) -> None:
         self.ids = np.zeros(0, np.int64)
         self.bm25 = BM25()
+        self.words: dict[str, np.ndarray] = {}  # term → ids whose names, folders or tags say it
 
     @classmethod
     def build(cls, catalog) -> LibraryTable:
         t0 = time.perf_counter()
         table = cls()
         ids, dur, sr, ch, fmt, path, cats, docs = [], [], [], [], [], [], [], []
+        words: dict[str, list[int]] = {}
         for rec in catalog.iter_files():
             ids.append(rec.id)
             dur.append(rec.duration if rec.duration is not None else np.nan)
@@ -81,6 +100,8 @@ class LibraryTable:
             md = rec.metadata
             cats.append(" ".join(md.get("category") + md.get("subcategory") + md.get("catid")).lower())
             docs.append((rec.id, doc_terms(rec)))
+            for term in filter_terms(rec):
+                words.setdefault(term, []).append(rec.id)
         table.ids = np.asarray(ids, np.int64)
         table.duration = np.asarray(dur, np.float64)
         table.sample_rate = np.asarray(sr, np.int64)
@@ -89,6 +110,7 @@ class LibraryTable:
         table.parent = np.asarray(path, dtype=object)
         table.category = np.asarray(cats, dtype=object)
         table.bm25.build(docs)
+        table.words = {t: np.unique(np.asarray(v, np.int64)) for t, v in words.items()}
         log.info("library table: %d files in %.2f s", len(ids), time.perf_counter() - t0)
         return table
 
@@ -125,11 +147,16 @@ class LibraryTable:
         ids = self.ids[m]
         for word in f.require_words:
             for term in tokenize(word):
-                ids = np.intersect1d(ids, self.bm25.rows_with(term), assume_unique=True)
+                ids = np.intersect1d(ids, self.rows_saying(term), assume_unique=True)
         for word in f.exclude_words:
             for term in tokenize(word):
-                ids = np.setdiff1d(ids, self.bm25.rows_with(term), assume_unique=True)
+                ids = np.setdiff1d(ids, self.rows_saying(term), assume_unique=True)
         return np.sort(ids)
+
+
+    def rows_saying(self, term: str) -> np.ndarray:
+        """Ids whose name, folders or tags hold ``term`` (tokenized), for +word and -word alike."""
+        return self.words.get(term, np.zeros(0, np.int64))
 
 
 def _match(values: np.ndarray, pred) -> np.ndarray:
