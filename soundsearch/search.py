@@ -38,7 +38,7 @@ from soundsearch.index.pipeline import single_threaded_torch
 from soundsearch.library.catalog import FileRecord
 from soundsearch.settings import Settings
 
-__all__ = ["Filters", "Hit", "MODES", "SearchEngine", "parse_query"]
+__all__ = ["Filters", "Hit", "MODES", "SearchEngine", "filter_text", "parse_query"]
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,16 @@ def parse_query(text: str) -> tuple[str, Filters]:
         else:
             free.append(token)
     return " ".join(free), f
+
+
+def filter_text(text: str) -> str:
+    """Only the filter part of a query ("door slam dur:<2 -music" → "dur:<2 -music"): what still
+    applies when the list shows something other than the words' results (more like this)."""
+    kept = []
+    for token in re.findall(r'"[^"]*"|\S+', text):
+        if not token.startswith('"') and not parse_query(token)[0]:
+            kept.append(token)
+    return " ".join(kept)
 
 
 def _apply_keyed(f: Filters, key: str, value: str) -> bool:

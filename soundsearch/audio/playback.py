@@ -21,6 +21,7 @@ import numpy as np
 
 from soundsearch.audio.audiocache import AudioCache, to_channels
 from soundsearch.audio.nullstream import NullStream
+from soundsearch.audio.varispeed import clamp, speed_ratio, transform
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,14 @@ class Player:
         self._playing = False
         self._volume = float(volume)
         self._source: Path | None = None
+        self._paused = False
+        self._semitones = 0.0  # tape-style varispeed: pitch and speed together
+        self._reverse = False
+        self._ratio = 1.0  # speed of the buffer being played (its frames are original / ratio)
+        self._reversed_buf = False
+        self._varied: dict[tuple, np.ndarray] = {}  # (id of the source buffer, semitones, reverse) → buffer
+        self.level = 0.0  # peak of the last block sent to the device (0..1), for a level meter
+        self.frames_played = 0  # frames of sound (not silence) sent since the last play()
         self.started_at: float | None = None  # monotonic time of play()
         self.first_audio_at: float | None = None  # when the callback first delivered this sound
 
@@ -165,22 +174,113 @@ class Player:
         else:
             path = Path(source)
             buf = self.cache.get(path, sr, ch)
+        original = len(buf) / sr
+        semitones, reverse = self._semitones, self._reverse
+        buf = self._varied_buffer(buf, sr, semitones, reverse, path)
+        ratio = speed_ratio(semitones)
         n = len(buf)
-        a = min(max(0, int(round(start * sr))), n)
-        b = n if end is None else min(max(a, int(round(end * sr))), n)
+        # start/end are in the sound's own time; the buffer may be reversed and sped up or down
+        lo, hi = (original - end if end is not None else 0.0, original - start) if reverse else (start, end)
+        a = min(max(0, int(round(lo * sr / ratio))), n)
+        b = n if hi is None else min(max(a, int(round(hi * sr / ratio))), n)
         with self._lock:
             self._buf, self._source = buf, path
             self._start, self._end, self._pos = a, b, a
+            self._ratio, self._reversed_buf = ratio, reverse
             if loop is not None:
                 self._loop = bool(loop)
             if volume is not None:
                 self._volume = float(volume)
             self.first_audio_at = None
+            self.frames_played = 0
+            self._paused = False
             self._playing = b > a
+
+    def _varied_buffer(self, buf: np.ndarray, sr: int, semitones: float, reverse: bool,
+                       path: Path | None) -> np.ndarray:
+        if semitones == 0.0 and not reverse:
+            return buf
+        if path is None:
+            return transform(buf, sr, semitones, reverse)
+        key = (str(path), len(buf), sr, semitones, reverse)
+        found = self._varied.get(key)
+        if found is None:
+            found = transform(buf, sr, semitones, reverse)
+            if len(self._varied) >= 4:  # a few: the sound being varied and its neighbours
+                self._varied.pop(next(iter(self._varied)))
+            self._varied[key] = found
+        return found
+
+    # -- varispeed and reverse -------------------------------------------------------------------
+    @property
+    def semitones(self) -> float:
+        return self._semitones
+
+    @property
+    def reverse(self) -> bool:
+        return self._reverse
+
+    def set_varispeed(self, semitones: float | None = None, reverse: bool | None = None) -> None:
+        """Change speed/pitch (± 12 semitones) and direction; what plays now goes on from the same
+        point of the sound."""
+        new_st = self._semitones if semitones is None else clamp(semitones)
+        new_rev = self._reverse if reverse is None else bool(reverse)
+        if (new_st, new_rev) == (self._semitones, self._reverse):
+            return
+        playing, source, buf = self._playing, self._source, self._buf
+        where, (lo, hi) = self.position, self.bounds
+        self._semitones, self._reverse = new_st, new_rev
+        if playing and source is not None and buf is not None:
+            full = self.duration
+            start = lo if where >= hi - 1e-3 else where
+            self.play(source, start=start, end=None if hi >= full - 1e-6 else hi)
+            if (lo, hi) != (0.0, full):  # a looped region keeps its bounds after the change
+                self._restrict(lo, hi)
+
+    def _restrict(self, lo: float, hi: float) -> None:
+        sr, n = float(self._ensure_stream().samplerate), len(self._buf)
+        a, b = (self.duration - hi, self.duration - lo) if self._reversed_buf else (lo, hi)
+        with self._lock:
+            self._start = min(max(0, int(round(a * sr / self._ratio))), n)
+            self._end = min(max(self._start, int(round(b * sr / self._ratio))), n)
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """The part of the sound being played (a region, or the whole), in the sound's own seconds."""
+        stream, buf = self._stream, self._buf
+        if stream is None or buf is None:
+            return 0.0, 0.0
+        a, b = (self._to_sound(self._start), self._to_sound(self._end))
+        return (min(a, b), max(a, b))
+
+    def _to_sound(self, frame: float) -> float:
+        """A buffer frame → seconds of the sound itself (undoing the speed and the reversal)."""
+        seconds = frame / float(self._stream.samplerate) * self._ratio
+        return self.duration - seconds if self._reversed_buf else seconds
 
     def stop(self) -> None:
         with self._lock:
             self._playing = False
+            self._paused = False
+
+    def pause(self) -> None:
+        """Stop where the sound is; :meth:`resume` goes on from there."""
+        with self._lock:
+            if self._playing:
+                self._playing, self._paused = False, True
+
+    def resume(self) -> bool:
+        """Go on after :meth:`pause`; False when there is nothing paused."""
+        with self._lock:
+            if not self._paused or self._buf is None or self._pos >= self._end:
+                return False
+            self._paused, self._playing = False, True
+            self.started_at, self.first_audio_at = time.monotonic(), None
+            return True
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
 
     @property
     def playing(self) -> bool:
@@ -197,15 +297,16 @@ class Player:
         if stream is None or self._buf is None:
             return 0.0
         sr = float(stream.samplerate)
-        seconds = self._pos / sr
+        frame = float(self._pos)
         if self._playing:  # the device plays what we wrote one latency ago
-            seconds = max(self._start / sr, seconds - float(getattr(stream, "latency", 0.0) or 0.0))
-        return seconds
+            frame = max(float(self._start), frame - float(getattr(stream, "latency", 0.0) or 0.0) * sr)
+        return self._to_sound(frame)
 
     @property
     def duration(self) -> float:
+        """Length of the current sound itself, in seconds (whatever the speed)."""
         buf, stream = self._buf, self._stream
-        return 0.0 if buf is None or stream is None else len(buf) / float(stream.samplerate)
+        return 0.0 if buf is None or stream is None else len(buf) / float(stream.samplerate) * self._ratio
 
     @property
     def volume(self) -> float:
@@ -230,6 +331,7 @@ class Player:
             buf = self._buf
             if not self._playing or buf is None:
                 outdata.fill(0)
+                self.level = 0.0
                 return
             written = 0
             while written < frames:
@@ -247,6 +349,8 @@ class Player:
                 outdata[written:].fill(0)
             if self._volume != 1.0:
                 outdata *= self._volume
+            self.frames_played += written
+            self.level = float(np.abs(outdata[:written]).max()) if written else 0.0
             if self.first_audio_at is None and written:
                 self.first_audio_at = time.monotonic()
 

@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt, QTimer
 from soundsearch.audio.playback import output_devices
 from soundsearch.collections import Member
 from soundsearch.gui.preferences import PreferencesDialog
+from soundsearch.gui.worker import call
 from soundsearch.settings import save_settings
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,19 @@ class WindowActions:
         self.jobs.update(None, index=True)
 
     def _warm_player(self) -> None:
-        self.audition.pool.start(self.player.warm)
+        worker = call(self.player.warm, name="open audio output")
+        worker.signals.finished.connect(lambda _r: self.audition.closed or self.show_audio_state())
+        worker.start(self.audition.pool)
+
+    def show_audio_state(self) -> None:
+        """Say so when no output device could be opened: sounds then play silently, with a moving
+        playhead, which otherwise looks like a broken file or a muted system."""
+        silent = self.player.is_null
+        self.audio_state.setText("No audio output device: sounds play silently (File → Preferences → "
+                                 "Audio output)" if silent else "")
+        self.audio_state.setVisible(silent)
+        if silent:
+            self.show_message("No audio output device could be opened: auditions are silent")
 
     def _model_ready(self, model) -> None:
         self.core.submit(self.backend.set_model, model, done=lambda _r: self.search.rerun(),
@@ -46,7 +59,7 @@ class WindowActions:
             index = getattr(result, "index", None)
             if index is not None:
                 hours = index.audio_seconds / 3600
-                self.show_message(f"Indexed {index.files:,} new sounds ({hours:.2f} h of audio) in "
+                self.show_message(f"Indexed {index.files:,} new sounds ({hours:.2f} h indexed) in "
                                   f"{index.seconds:.0f} s; {index.items:,} sounds searchable")
 
     def _job_cancelled(self, kind: str) -> None:
@@ -104,9 +117,16 @@ class WindowActions:
         event.acceptProposedAction()
 
     # -- results and audition ------------------------------------------------------------------
+    def _feedback_cleared(self) -> None:
+        self.model.set_all_feedback({})
+        self._cleared_note = True
+
     def _show_results(self, outcome) -> None:
         keep = self.view.current_hit()
+        request = outcome.request
+        like_name = self._similar_name(request.target) if request.kind == "similar" else ""
         self.model.feedback = {i: 1 for i in self.search.liked} | {i: -1 for i in self.search.disliked}
+        self.transport.set_feedback_counts(len(self.search.liked), len(self.search.disliked))
         self.model.set_hits(outcome.hits)
         self.view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         row = self.model.row_of(keep.file_id) if keep is not None else -1
@@ -117,10 +137,26 @@ class WindowActions:
         self.peaks.forget_pending()
         what = {"similar": "similar sounds", "collection": "sounds in the collection"}.get(
             outcome.request.kind, "results")
-        if not self.backend.model and outcome.request.kind != "collection":
-            self.show_message("Loading the search model… results appear as soon as it is ready")
+        if request.kind == "similar":  # the box shows what the list is: the filters that still apply
+            if self.search_box.text() != request.text:
+                self.search_box.edit.setText(request.text)
+            self.search_box.show_context(f"Sounds like {like_name}" + (", within:" if request.text else ""))
+        elif request.kind == "collection":
+            self.search_box.show_context(f"Collection: {request.target}")
         else:
-            self.show_message(f"{len(outcome.hits):,} {what} in {outcome.seconds * 1000:.0f} ms")
+            self.search_box.show_context("")
+        note = "New search: likes and dislikes cleared · " if getattr(self, "_cleared_note", False) else ""
+        self._cleared_note = False
+        if not self.backend.model and request.kind != "collection":
+            self.show_message(note + "Loading the search model… results appear as soon as it is ready")
+        else:
+            self.show_message(f"{note}{len(outcome.hits):,} {what} in {outcome.seconds * 1000:.0f} ms")
+
+    def _similar_name(self, file_id) -> str:
+        hit = self.view.current_hit()
+        if hit is not None and hit.file_id == file_id:
+            return Path(hit.path).name
+        return next((Path(h.path).name for h in self.model.hits if h.file_id == file_id), f"#{file_id}")
 
     def _current_changed(self, hit) -> None:
         self.detail.show_record(getattr(hit, "record", None))
@@ -154,6 +190,12 @@ class WindowActions:
         elif name == "clear-feedback":
             self.model.set_all_feedback({})
             self.search.clear_feedback()
+        elif name in ("pitch-up", "pitch-down"):
+            self.transport.speed.stepBy(1 if name == "pitch-up" else -1)
+        elif name == "pitch-reset":
+            self.transport.speed.setValue(0)
+        elif name == "reverse":
+            self.transport.reverse.toggle()
 
     def _drop_on_collection(self, name: str, paths: list) -> None:
         ids = {str(Path(h.path).resolve()): h.file_id for h in self.model.hits}
@@ -179,7 +221,8 @@ class WindowActions:
     # -- preferences ---------------------------------------------------------------------------
     def open_preferences(self) -> PreferencesDialog:
         roots = [Path(r["path"]) for r in self.summary.roots]
-        dialog = PreferencesDialog(self.settings, roots, output_devices(), self)
+        dialog = PreferencesDialog(self.settings, roots, output_devices(), self,
+                                   no_output=self.player.is_null)
         dialog.accepted.connect(lambda: self.apply_preferences(dialog.result_settings(),
                                                                dialog.selected_roots(), roots))
         dialog.open()

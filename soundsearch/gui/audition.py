@@ -26,6 +26,7 @@ PLAYHEAD_MS = 33
 class Audition(QObject):
     playingChanged = Signal(bool)
     failed = Signal(str)
+    positionChanged = Signal(float, float, float)  # seconds into the sound, its length, output level
 
     def __init__(self, player: Player, waveform: WaveformView, peaks: PeaksStore, parent=None) -> None:
         super().__init__(parent)
@@ -81,10 +82,28 @@ class Audition(QObject):
             self._load(path)
 
     def toggle(self) -> None:
-        if self.player.playing:
-            self.stop()
+        """Space: pause where it is, or go on from there (from the start once it has ended)."""
+        if self.player.playing and self._hears_current():
+            self.player.pause()
+            self._tick()
+        elif self.player.paused and self._hears_current() and self.player.resume():
+            self.timer.start()
+            self._tick()
         else:
             self.play()
+
+    def _hears_current(self) -> bool:
+        return self.hit is not None and self.player.source is not None \
+            and Path(self.player.source) == Path(self.hit.path)
+
+    def set_varispeed(self, semitones: float | None = None, reverse: bool | None = None) -> None:
+        """Tape-style speed/pitch and direction; a sound that plays goes on at the new speed."""
+        try:
+            self.player.set_varispeed(semitones, reverse)
+        except Exception as exc:  # a resample that fails must not take the window down
+            log.warning("varispeed: %s", exc)
+            self.failed.emit(f"Cannot change the speed: {exc}")
+        self._tick()
 
     def stop(self) -> None:
         self._want = None
@@ -156,7 +175,12 @@ class Audition(QObject):
     def _tick(self) -> None:
         playing = self.player.playing and self.player.source is not None \
             and self.waveform.path is not None and Path(self.player.source) == self.waveform.path
-        self.waveform.set_position(self.player.position if playing else None)
+        here = playing or (self.player.paused and self._hears_current())
+        position = self.player.position if here else 0.0
+        self.waveform.set_position(position if here else None)
+        length = self.player.duration if here else float(
+            getattr(getattr(self.hit, "record", None), "duration", None) or 0.0)
+        self.positionChanged.emit(position, length, self.player.level if playing else 0.0)
         if playing != self._was_playing:
             self._was_playing = playing
             self.playingChanged.emit(playing)

@@ -25,6 +25,30 @@ from soundsearch.gui.backend import LibrarySummary
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
+def root_labels(paths: list[str]) -> list[str]:
+    """Short names that tell the roots apart: the folder's own name, and as many of the folders
+    above it as needed when two share it ("Sounds (client A)", "Sounds (client B)"). The full
+    path is the tooltip."""
+    parts = [Path(p).parts for p in paths]
+
+    def label(n: int, depth: int) -> str:
+        p = parts[n]
+        name = p[-1] if p else paths[n]
+        above = p[-1 - depth:-1] if depth else ()
+        return f"{name} ({'/'.join(above)})" if above else name
+
+    depth = [0] * len(paths)
+    for _ in range(max((len(p) for p in parts), default=0)):
+        labels = [label(n, depth[n]) for n in range(len(paths))]
+        clash = [n for n, text in enumerate(labels) if labels.count(text) > 1
+                 and depth[n] < len(parts[n]) - 1]
+        if not clash:
+            break
+        for n in clash:
+            depth[n] += 1
+    return [label(n, depth[n]) for n in range(len(paths))]
+
+
 class LibraryPanel(QWidget):
     addRequested = Signal(object)  # Path
     rescanRequested = Signal(object)  # Path, or None for all folders
@@ -34,9 +58,19 @@ class LibraryPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("library")
         self.roots = QTreeWidget(self)
-        self.roots.setHeaderLabels(["Folder", "Files", "Hours", "Untagged", "Errors"])
+        # Three columns: the folder's name needs the room in a 300-pixel side panel; untagged and
+        # error counts are in each row's tooltip (and the totals and the error list below).
+        self.roots.setHeaderLabels(["Folder", "Files", "Hours"])
+        self.roots.headerItem().setToolTip(2, "Total hours of audio in the folder (indexing listens to "
+                                              "at most the loudest stretch of each long file)")
         self.roots.setRootIsDecorated(False)
-        self.roots.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        # Long paths that share a beginning ("/home/me/…") differ at the end: cut the middle.
+        self.roots.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        header = self.roots.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for col in range(1, 3):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         self.roots.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.add_button = QPushButton("Add folder…", self)
         self.rescan_button = QPushButton("Rescan", self)
@@ -85,12 +119,15 @@ class LibraryPanel(QWidget):
     def show_summary(self, summary: LibrarySummary) -> None:
         selected = self.selected_root()
         self.roots.clear()
-        for r in summary.roots:
-            item = QTreeWidgetItem([r["path"], f"{r['files']:,}", f"{r['hours']:.1f}",
-                                    f"{r['untagged']:,}", f"{r['errors']:,}"])
+        labels = root_labels([r["path"] for r in summary.roots])
+        for r, text in zip(summary.roots, labels):
+            item = QTreeWidgetItem([text, f"{r['files']:,}", f"{r['hours']:.1f}"])
             item.setData(0, PATH_ROLE, r["path"])
-            item.setToolTip(0, r["path"])
-            for col in range(1, 5):
+            tip = (f"{r['path']}\n{r['files']:,} sounds · {r['hours']:.1f} hours in total · "
+                   f"{r['untagged']:,} untagged · {r['errors']:,} could not be used")
+            for col in range(3):
+                item.setToolTip(col, tip)
+            for col in range(1, 3):
                 item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.roots.addTopLevelItem(item)
             if selected is not None and Path(r["path"]) == selected:
@@ -98,7 +135,7 @@ class LibraryPanel(QWidget):
         s = summary.stats
         files = s.get("files", 0)
         self.totals.setText(
-            f"{files:,} sounds · {s.get('hours', 0.0):.1f} hours · {summary.indexed:,} searchable · "
+            f"{files:,} sounds · {s.get('hours', 0.0):.1f} hours in total · {summary.indexed:,} searchable · "
             f"{s.get('untagged', 0):,} untagged (found by their sound alone) · "
             f"{s.get('metadata_only', 0):,} not decodable (found by their tags)")
         self.errors.clear()

@@ -134,6 +134,10 @@ class MainWindow(WindowActions, QMainWindow):
         self.setCentralWidget(central)
         self.status = QLabel(self)
         self.statusBar().addWidget(self.status, 1)
+        self.audio_state = QLabel(self)  # stays while it is true: no device means silent auditions
+        self.audio_state.setObjectName("audio-state")
+        self.audio_state.hide()
+        self.statusBar().addPermanentWidget(self.audio_state)
         self._build_menus()
         self.resize(1360, 820)
 
@@ -176,6 +180,10 @@ class MainWindow(WindowActions, QMainWindow):
         self.transport.volumeChanged.connect(self._set_volume)
         self.transport.autoplayChanged.connect(self._set_autoplay)
         self.audition.playingChanged.connect(self.transport.set_playing)
+        self.audition.positionChanged.connect(self.transport.set_position)
+        self.transport.varispeedChanged.connect(lambda st: self.audition.set_varispeed(semitones=st))
+        self.transport.reverseChanged.connect(lambda on: self.audition.set_varispeed(reverse=on))
+        self.search.feedbackCleared.connect(self._feedback_cleared)
         self.audition.failed.connect(self.show_message)
         self.search.resultsReady.connect(self._show_results)
         self.search.failed.connect(lambda msg: self.show_message(f"Search failed: {msg}"))

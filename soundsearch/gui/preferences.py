@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QListWidget,
     QPushButton,
@@ -29,7 +30,9 @@ DEFAULT_OUTPUT = "System default"
 
 
 class PreferencesDialog(QDialog):
-    def __init__(self, settings: Settings, roots: list[Path], output_devices: list[str], parent=None) -> None:
+    def __init__(self, settings: Settings, roots: list[Path], output_devices: list[str], parent=None,
+                 no_output: bool = False) -> None:
+        """``no_output``: the player could not open any device (it plays silently)."""
         super().__init__(parent)
         self.setWindowTitle("Preferences")
         self.setObjectName("preferences")
@@ -94,6 +97,16 @@ class PreferencesDialog(QDialog):
             self.output.addItem(settings.output_device)  # keep a device that is unplugged right now
         self.output.setCurrentText(settings.output_device or DEFAULT_OUTPUT)
         form.addRow("Audio output", self.output)
+        self.output_note = QLabel(self)
+        self.output_note.setObjectName("output-note")
+        self.output_note.setWordWrap(True)
+        if no_output or not output_devices:
+            self.output_note.setText(
+                "No audio output device could be opened" if no_output and output_devices else
+                "No audio output device found" + (" (is PortAudio installed and a sound card or "
+                                                  "headphones connected?)" if not output_devices else ""))
+            self.output_note.setText(self.output_note.text() + ": sounds play silently.")
+            form.addRow("", self.output_note)
 
         self.long_file = QDoubleSpinBox(self)
         self.long_file.setRange(5.0, 3600.0)

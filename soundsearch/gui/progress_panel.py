@@ -29,7 +29,8 @@ def _eta(seconds: float | None) -> str:
 
 
 def describe(progress: Progress) -> str:
-    """One line for a person: 'Indexing sounds: 1,234 / 4,400 files · 2.1 h of audio · about 3 min left'."""
+    """One line for a person: 'Indexing sounds: 1,234 / 4,400 files · 2.1 h of audio indexed ·
+    about 3 min left'."""
     parts = [STAGE_NAMES.get(progress.stage, progress.stage.capitalize())]
     if progress.total:
         parts[0] += f": {progress.done:,} / {progress.total:,} files"
@@ -38,7 +39,10 @@ def describe(progress: Progress) -> str:
     if progress.audio_seconds:
         hours = progress.audio_seconds / 3600
         minutes = progress.audio_seconds / 60
-        parts.append(f"{hours:.1f} h of audio" if hours >= 0.1 else f"{minutes:.1f} min of audio")
+        # the audio listened to: at most the indexed stretch of each long file, so less than the
+        # library's total hours (the Library tab), and said so
+        what = "of audio indexed" if progress.stage in ("index", "embed") else "of audio"
+        parts.append(f"{hours:.1f} h {what}" if hours >= 0.1 else f"{minutes:.1f} min {what}")
     eta = _eta(progress.eta_seconds)
     if eta:
         parts.append(eta)
@@ -53,6 +57,9 @@ class ProgressPanel(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.label = QLabel(self)
+        self.label.setToolTip("Hours indexed: what the model listened to, at most the loudest stretch of "
+                              "each long file (Preferences → Index at most); the Library tab shows the "
+                              "total hours of audio")
         self.bar = QProgressBar(self)
         self.bar.setMaximumWidth(260)
         self.bar.setTextVisible(True)

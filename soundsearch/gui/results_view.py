@@ -1,8 +1,9 @@
 """The results table view: keyboard first, waveform thumbnails, rows drag out as files.
 
-Keys (while the list has focus): ↑/↓ move (and audition, with auto-play), Space play/stop,
+Keys (while the list has focus): ↑/↓ move (and audition, with auto-play), Space play/pause,
 Enter play from the start, Esc stop, L or + like, D or - dislike, M more like this, F add to the
-current collection. Any other character goes to the search box, so typing always refines the query.
+current collection, [ and ] a semitone down/up (tape-style), \\ original speed, R reverse. Any
+other character goes to the search box, so typing always refines the query.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ KEY_ACTIONS = {
     K.Key_Minus: "dislike",
     K.Key_M: "similar",
     K.Key_F: "collect",
+    K.Key_BracketRight: "pitch-up",
+    K.Key_BracketLeft: "pitch-down",
+    K.Key_Backslash: "pitch-reset",
+    K.Key_R: "reverse",
 }
 
 

@@ -1,10 +1,18 @@
 """The search box: search as you type (debounced), Enter forces, ↓ moves into the results, and a
-short history of searches (menu button and completion)."""
+short history of searches (menu button, and a completion list on Ctrl+Space or Alt+↓).
+
+Enter always searches exactly what is typed: a completion is only used when the user picks it from
+the list. (Inline completion used to fill in "explosion dur:<2" while "explosion" was typed, and
+Enter then searched the longer text.)
+
+When the list shows something the words did not ask for ("more like this"), a label beside the box
+says what it is, and the box keeps only the filters that still apply.
+"""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QStringListModel, Qt, QTimer, Signal
-from PySide6.QtWidgets import QCompleter, QHBoxLayout, QLineEdit, QMenu, QToolButton, QWidget
+from PySide6.QtWidgets import QCompleter, QHBoxLayout, QLabel, QLineEdit, QMenu, QToolButton, QWidget
 
 DEBOUNCE_MS = 250  # long enough to skip mid-word queries, short enough to feel live
 HISTORY_SIZE = 20
@@ -23,10 +31,16 @@ class SearchBox(QWidget):
             "Describe a sound, e.g. heavy wooden door slam, reverberant   (-word excludes, +word requires)")
         self.history: list[str] = list(history or [])[:HISTORY_SIZE]
         self._completion = QStringListModel(self.history, self)
-        completer = QCompleter(self._completion, self)
+        # Not edit.setCompleter(): that completes on every keystroke. This one opens when asked.
+        completer = self.completer = QCompleter(self._completion, self)
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        completer.setCompletionMode(QCompleter.CompletionMode.InlineCompletion)
-        self.edit.setCompleter(completer)
+        completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        completer.setWidget(self.edit)
+        completer.activated[str].connect(lambda text: self.set_text(text, search=True))
+        self.context = QLabel(self)
+        self.context.setObjectName("search-context")
+        self.context.hide()
         self.history_button = QToolButton(self)
         self.history_button.setText("History")
         self.history_button.setToolTip("Recent searches")
@@ -36,13 +50,14 @@ class SearchBox(QWidget):
         self.history_button.setMenu(self.history_menu)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.context)
         layout.addWidget(self.edit, 1)
         layout.addWidget(self.history_button)
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
         self.timer.setInterval(debounce_ms)
         self.timer.timeout.connect(lambda: self.searchRequested.emit(self.text(), False))
-        self.edit.textEdited.connect(lambda _text: self.timer.start())
+        self.edit.textEdited.connect(self._edited)
         self.edit.returnPressed.connect(self.force)
         self.edit.installEventFilter(self)
         self.setFocusProxy(self.edit)
@@ -50,8 +65,28 @@ class SearchBox(QWidget):
     def text(self) -> str:
         return self.edit.text().strip()
 
+    def _edited(self, _text: str) -> None:
+        self.show_context("")  # typed words: the list is their results again
+        self.timer.start()
+
+    def show_context(self, what: str) -> None:
+        """Say what the list shows when it is not the typed words' results ("" hides it)."""
+        self.context.setText(what)
+        self.context.setVisible(bool(what))
+
+    def complete(self) -> None:
+        """Open the list of past searches matching what is typed (Ctrl+Space, Alt+↓)."""
+        if not self.history:
+            return
+        self.completer.setCompletionPrefix(self.text())
+        if self.completer.completionCount() == 0:
+            self.completer.setCompletionPrefix("")
+        self.completer.complete()
+
     def set_text(self, text: str, search: bool = False) -> None:
         self.edit.setText(text)
+        if search:
+            self.show_context("")
         if search:
             self.force()
 
@@ -78,8 +113,13 @@ class SearchBox(QWidget):
 
     def eventFilter(self, obj, event) -> bool:
         if obj is self.edit and event.type() == QEvent.Type.KeyPress:
-            key = event.key()
-            if key in (Qt.Key.Key_Down, Qt.Key.Key_Up):  # inline completion: no popup to navigate
+            key, mods = event.key(), event.modifiers()
+            asks = (key == Qt.Key.Key_Space and mods & Qt.KeyboardModifier.ControlModifier) or \
+                (key == Qt.Key.Key_Down and mods & Qt.KeyboardModifier.AltModifier)
+            if asks:
+                self.complete()
+                return True
+            if key in (Qt.Key.Key_Down, Qt.Key.Key_Up):
                 self.navigate.emit(1 if key == Qt.Key.Key_Down else -1)
                 return True
         return super().eventFilter(obj, event)

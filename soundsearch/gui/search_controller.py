@@ -14,7 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from soundsearch.search import Filters
+from soundsearch.search import Filters, filter_text, parse_query
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +36,17 @@ class Outcome:
     seconds: float
 
 
+def _words(text: str) -> str:
+    """The free words of a query: "door  slam " is "door slam", and adding a filter such as
+    dur:<2 or -music narrows the same search rather than starting another."""
+    return " ".join(parse_query(text)[0].split()).lower()
+
+
 class SearchController(QObject):
     resultsReady = Signal(object)  # Outcome
     failed = Signal(str)
     busyChanged = Signal(bool)
+    feedbackCleared = Signal()  # a new query text dropped the likes and dislikes of the old one
 
     def __init__(self, core, collections=None, k: int = 100, parent=None) -> None:
         """``core``: a :class:`~soundsearch.gui.worker.CoreThread` over a Backend."""
@@ -59,6 +66,12 @@ class SearchController(QObject):
 
     # -- what the user asks for ----------------------------------------------------------------
     def query(self, text: str) -> None:
+        """Search ``text``. New words start a new refine round: likes and dislikes belong to the
+        query they were given for (birds liked under "bird chirping" must not steer "metal impact")."""
+        if _words(text) != _words(self.text) and (self.liked or self.disliked):
+            self.liked.clear()
+            self.disliked.clear()
+            self.feedbackCleared.emit()
         self.text, self.mode, self.target = text, "query", None
         self.rerun()
 
@@ -86,7 +99,11 @@ class SearchController(QObject):
         self.rerun()
 
     def similar(self, file_id: int) -> None:
+        """Sounds like ``file_id``, under the same filters as the list it came from: those of the
+        Filters panel and those typed in the box (dur:<2, -music …); the words themselves no longer
+        apply, so :attr:`text` keeps only the filters (the box shows it)."""
         self.mode, self.target = "similar", int(file_id)
+        self.text = filter_text(self.text)
         self.rerun()
 
     def show_collection(self, name: str) -> None:
@@ -114,6 +131,8 @@ class SearchController(QObject):
         k = self.k
         filters = request.filters if request.filters.active else None
         if request.kind == "similar":
+            typed = parse_query(request.text)[1]
+            filters = typed.merged(request.filters) if typed.active else filters
             fn, args = backend.similar, (request.target, filters, k)
         elif request.kind == "collection":
             members = self.collections.members(request.target) if self.collections is not None else []

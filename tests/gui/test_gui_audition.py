@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from gui_helpers import search
 from PySide6.QtCore import QPoint, Qt
 
@@ -26,7 +27,7 @@ def test_keyboard_audition_flow(qtbot, window):
     # ↓ in the list: the next one plays
     qtbot.keyClick(window.view, Qt.Key.Key_Down)
     qtbot.waitUntil(lambda: playing_path(window) == Path(hits[1].path), timeout=5000)
-    # Space stops, Space plays again
+    # Space pauses, Space goes on
     qtbot.keyClick(window.view, Qt.Key.Key_Space)
     assert not window.player.playing
     qtbot.keyClick(window.view, Qt.Key.Key_Space)
@@ -36,7 +37,7 @@ def test_keyboard_audition_flow(qtbot, window):
     qtbot.keyClick(window.view, Qt.Key.Key_Return)
     assert window.player.position < 0.05
     qtbot.waitUntil(lambda: (window.waveform.position or 0) > 0.05, timeout=5000)
-    assert window.transport.play_button.text() == "Stop"
+    assert window.transport.play_button.text() == "Pause"
     # Esc stops from anywhere
     qtbot.keyClick(window.view, Qt.Key.Key_Escape)
     assert not window.player.playing
@@ -102,3 +103,51 @@ def test_volume_slider_sets_player_volume(qtbot, window):
     window.transport.volume.setValue(25)
     assert abs(window.player.volume - 0.25) < 1e-6
     assert abs(window.settings.volume - 0.25) < 1e-6
+
+
+def played_seconds(qtbot, window) -> float:
+    window.run_action("play")
+    qtbot.waitUntil(lambda: window.player.playing, timeout=5000)
+    qtbot.waitUntil(lambda: not window.player.playing, timeout=5000)
+    return window.player.frames_played / window.player.samplerate
+
+
+def test_varispeed_plus_12_semitones_plays_half_as_long_and_resets(qtbot, window):
+    hits = search(qtbot, window, "thunder")  # 0.8 s
+    length = hits[0].record.duration
+    window.transport.loop.setChecked(False)
+    window.transport.autoplay.setChecked(False)
+    window.view.setFocus()
+    window.view.selectRow(0)
+    assert abs(played_seconds(qtbot, window) - length) < 0.01
+    for _ in range(13):  # one more than the range: it stops at +12
+        qtbot.keyClick(window.view, Qt.Key.Key_BracketRight)
+    assert window.transport.speed.value() == 12 and window.player.semitones == 12
+    assert abs(played_seconds(qtbot, window) - length / 2) < 0.01
+    assert window.transport.position.text().endswith(f"0:0{length:.1f}")  # the sound's own length
+    qtbot.keyClick(window.view, Qt.Key.Key_BracketLeft)
+    assert window.player.semitones == 11
+    qtbot.keyClick(window.view, Qt.Key.Key_Backslash)  # reset
+    assert window.transport.speed.value() == 0 and window.player.semitones == 0
+    for _ in range(12):
+        qtbot.keyClick(window.view, Qt.Key.Key_BracketLeft)
+    assert abs(played_seconds(qtbot, window) - 2 * length) < 0.02
+
+
+def test_reverse_plays_the_sound_backwards_with_the_position_in_its_own_time(qtbot, window):
+    search(qtbot, window, "thunder")
+    window.transport.loop.setChecked(True)
+    window.transport.autoplay.setChecked(False)
+    window.view.setFocus()
+    window.view.selectRow(0)
+    window.run_action("play")
+    qtbot.waitUntil(lambda: window.player.playing, timeout=5000)
+    forward = np.array(window.player._buf)
+    qtbot.keyClick(window.view, Qt.Key.Key_R)
+    assert window.transport.reverse.isChecked() and window.player.reverse
+    assert np.array_equal(np.array(window.player._buf), forward[::-1])
+    window.run_action("play")  # from the start: the sound's end comes first
+    assert window.player.position > 0.7
+    qtbot.waitUntil(lambda: window.player.position < 0.5, timeout=5000)  # time runs backwards
+    qtbot.waitUntil(lambda: window.transport.meter.value() > 0, timeout=5000)  # the level meter moves
+    window.run_action("stop")

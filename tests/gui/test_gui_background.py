@@ -57,7 +57,8 @@ def test_first_run_asks_for_folders_then_indexes_in_the_background(qtbot, make_w
     roots = window.library.roots
     qtbot.waitUntil(lambda: roots.topLevelItemCount() == 1 and roots.topLevelItem(0).text(1) == "8",
                     timeout=5000)
-    assert roots.topLevelItem(0).text(0) == str(sound_library)
+    assert roots.topLevelItem(0).text(0) == "Sound Library"  # the full path is its tooltip
+    assert roots.topLevelItem(0).toolTip(0).splitlines()[0] == str(sound_library)
     assert "8 sounds" in window.library.totals.text() and "untagged" in window.library.totals.text()
     assert names(search(qtbot, window, "glass"))[0] == "glass_break_shatter.wav"
     assert not window.progress.isVisible()
