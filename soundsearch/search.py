@@ -21,6 +21,7 @@ indexes — fused item vectors (mode "hybrid"), audio vectors ("audio") or metad
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Sequence
@@ -55,6 +56,7 @@ class Hit:
     score: float
     record: FileRecord
     matched: list[str]  # "field: value" of the metadata that shares words with the query
+    copies: tuple[Path, ...] = ()  # other files with the same content, when duplicates are collapsed
 
 
 _KEYED = re.compile(r"^(dur|duration|sr|rate|ch|channels|format|fmt|folder|cat|ucs):(.+)$", re.I)
@@ -273,6 +275,30 @@ class SearchEngine:
         if decoded.wave is None:
             raise ValueError(f"cannot use {target} as an example: {decoded.error}")
         return (record.id if record else None), normalize(self.model.embed_audio([decoded.wave]))[0]
+
+    # ---- duplicates ----------------------------------------------------------------------------
+    def collapse_copies(self, hits: list[Hit]) -> list[Hit]:
+        """One row per content: the best-ranked file of each set of identical files stays, with the
+        paths of the others in ``copies`` (a library bought twice is one sound, not 17 rain.ogg)."""
+        copies, seen, out = self.table.copies, set(), []
+        for hit in hits:
+            group = copies.get(hit.file_id)
+            if group is None:
+                out.append(hit)
+                continue
+            if group[0] in seen:
+                continue
+            seen.add(group[0])
+            others = [r.path for r in self.catalog.get_many([i for i in group if i != hit.file_id])]
+            out.append(dataclasses.replace(hit, copies=tuple(sorted(others))))
+        return out
+
+    def copies_of(self, file_id: int) -> list[Hit]:
+        """Every file with the same content as ``file_id`` (itself first), as score-less hits."""
+        group = self.table.copies.get(int(file_id), (int(file_id),))
+        order = [int(file_id)] + [i for i in group if i != int(file_id)]
+        records = {r.id: r for r in self.catalog.get_many(order)}
+        return [Hit(i, records[i].path, 0.0, records[i], []) for i in order if i in records]
 
     def _hits(self, ids: np.ndarray, scores: np.ndarray, terms: list[str]) -> list[Hit]:
         score_of = dict(zip(ids.tolist(), scores.tolist()))

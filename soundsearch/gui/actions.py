@@ -124,7 +124,7 @@ class WindowActions:
     def _show_results(self, outcome) -> None:
         keep = self.view.current_hit()
         request = outcome.request
-        like_name = self._similar_name(request.target) if request.kind == "similar" else ""
+        like_name = self._similar_name(request.target) if request.kind in ("similar", "copies") else ""
         self.model.feedback = {i: 1 for i in self.search.liked} | {i: -1 for i in self.search.disliked}
         self.transport.set_feedback_counts(len(self.search.liked), len(self.search.disliked))
         self.model.set_hits(outcome.hits)
@@ -135,7 +135,8 @@ class WindowActions:
             self.view.selectRow(row)
             self.view.selectionModel().blockSignals(False)
         self.peaks.forget_pending()
-        what = {"similar": "similar sounds", "collection": "sounds in the collection"}.get(
+        what = {"similar": "similar sounds", "collection": "sounds in the collection",
+                "copies": "identical files"}.get(
             outcome.request.kind, "results")
         if request.kind == "similar":  # the box shows what the list is: the filters that still apply
             if self.search_box.text() != request.text:
@@ -143,6 +144,8 @@ class WindowActions:
             self.search_box.show_context(f"Sounds like {like_name}" + (", within:" if request.text else ""))
         elif request.kind == "collection":
             self.search_box.show_context(f"Collection: {request.target}")
+        elif request.kind == "copies":
+            self.search_box.show_context(f"Copies of {like_name}")
         else:
             self.search_box.show_context("")
         note = "New search: likes and dislikes cleared · " if getattr(self, "_cleared_note", False) else ""
@@ -181,6 +184,11 @@ class WindowActions:
             self.model.set_feedback(hit.file_id, mark)
         elif name == "similar" and hit is not None:
             self.search.similar(hit.file_id)
+        elif name == "copies" and hit is not None:
+            if getattr(hit, "copies", ()):
+                self.search.show_copies(hit.file_id)
+            else:
+                self.show_message(f"{Path(hit.path).name} has no identical copy in the library")
         elif name == "collect":
             hits = self.view.selected_hits()
             target = self.collections_panel.current()
@@ -211,6 +219,10 @@ class WindowActions:
     def _set_volume(self, value: float) -> None:
         self.settings.volume = value
         self.audition.set_volume(value)
+
+    def _set_hide_duplicates(self, on: bool) -> None:
+        self.settings.hide_duplicates = bool(on)  # the backend reads the same settings object
+        self.search.rerun()
 
     def _set_autoplay(self, on: bool) -> None:
         self.settings.autoplay = on

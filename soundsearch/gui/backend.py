@@ -117,11 +117,25 @@ class Backend:
             return []
         if not text.strip() and not liked and not (filters and filters.active):
             return []
-        return engine.search(text, k=k, filters=filters, liked=tuple(liked), disliked=tuple(disliked))
+        collapse = self.settings.hide_duplicates
+        hits = engine.search(text, k=2 * k if collapse else k, filters=filters, liked=tuple(liked),
+                             disliked=tuple(disliked))
+        return engine.collapse_copies(hits)[:k] if collapse else hits
+
+    def copies(self, file_id: int) -> list[Hit]:
+        """Every file with the same content as ``file_id``."""
+        engine = self.engine
+        return [] if engine is None else engine.copies_of(file_id)
 
     def similar(self, target: int | Path, filters: Filters | None = None, k: int = 100) -> list[Hit]:
         engine = self.engine
-        return [] if engine is None else engine.similar(target, k=k, filters=filters)
+        if engine is None:
+            return []
+        if not self.settings.hide_duplicates:
+            return engine.similar(target, k=k, filters=filters)
+        hits = engine.similar(target, k=2 * k, filters=filters)
+        same = set(engine.table.copies.get(int(target), ())) if isinstance(target, int) else set()
+        return engine.collapse_copies([h for h in hits if h.file_id not in same])[:k]
 
     def hits_for(self, members: Sequence[Any]) -> list[Hit]:
         """Catalog rows of collection members (by id, else by path) as score-less hits."""

@@ -69,6 +69,7 @@ class _Checks(QWidget):
 
 class FilterPanel(QWidget):
     filtersChanged = Signal(object)  # Filters
+    hideDuplicatesChanged = Signal(bool)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -84,6 +85,11 @@ class FilterPanel(QWidget):
         self.category.setEditable(True)  # a CatID (e.g. DOORWood) can be typed too
         self.category.addItem(ANY_CATEGORY)
         self.category.addItems(_ucs_categories())
+        self.hide_duplicates = QCheckBox("Hide duplicates", self)
+        self.hide_duplicates.setChecked(True)
+        self.hide_duplicates.setToolTip("Identical files (the same content in several folders) show as "
+                                        "one result with a copy count; C on a result lists every copy")
+        self.hide_duplicates.toggled.connect(self.hideDuplicatesChanged)
         self.clear_button = QPushButton("Clear filters", self)
         self.clear_button.clicked.connect(self.clear)
 
@@ -96,6 +102,7 @@ class FilterPanel(QWidget):
         form.addRow("Format", self.formats)
         form.addRow("Folder", self.folder)
         form.addRow("UCS category", self.category)
+        form.addRow("", self.hide_duplicates)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.clear_button, 0, Qt.AlignmentFlag.AlignLeft)

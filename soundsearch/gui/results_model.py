@@ -137,7 +137,14 @@ class ResultsModel(QStandardItemModel):
         first = items[0]
         first.setData(n, INDEX_ROLE)
         first.setData(str(hit.path), WAVEFORM_ROLE)
-        items[NAME_COLUMN].setToolTip(str(hit.path))
+        copies = getattr(hit, "copies", ())
+        if copies:  # identical files collapsed into this row: say how many, list them (C shows them)
+            items[NAME_COLUMN].setText(f"{hit.path.name}  ×{len(copies) + 1}")
+            listed = "\n".join(str(p) for p in copies[:20]) + ("\n…" if len(copies) > 20 else "")
+            items[NAME_COLUMN].setToolTip(f"{hit.path}\n{len(copies)} identical copies "
+                                          f"(C lists them all):\n{listed}")
+        else:
+            items[NAME_COLUMN].setToolTip(str(hit.path))
         return items
 
     @property

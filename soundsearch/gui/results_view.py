@@ -2,7 +2,8 @@
 
 Keys (while the list has focus): ↑/↓ move (and audition, with auto-play), Space play/pause,
 Enter play from the start, Esc stop, L or + like, D or - dislike, M more like this, F add to the
-current collection, [ and ] a semitone down/up (tape-style), \\ original speed, R reverse. Any
+current collection, [ and ] a semitone down/up (tape-style), \\ original speed, R reverse, C every copy of a
+collapsed duplicate. Any
 other character goes to the search box, so typing always refines the query.
 """
 
@@ -36,6 +37,7 @@ KEY_ACTIONS = {
     K.Key_BracketLeft: "pitch-down",
     K.Key_Backslash: "pitch-reset",
     K.Key_R: "reverse",
+    K.Key_C: "copies",
 }
 
 

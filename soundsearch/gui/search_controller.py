@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Request:
-    kind: str = "query"  # "query" | "similar" | "collection"
+    kind: str = "query"  # "query" | "similar" | "collection" | "copies"
     text: str = ""
     filters: Filters = field(default_factory=Filters)
     liked: tuple[int, ...] = ()
@@ -106,6 +106,11 @@ class SearchController(QObject):
         self.text = filter_text(self.text)
         self.rerun()
 
+    def show_copies(self, file_id: int) -> None:
+        """Every file with the same content as ``file_id`` (a collapsed row's copies)."""
+        self.mode, self.target = "copies", int(file_id)
+        self.rerun()
+
     def show_collection(self, name: str) -> None:
         self.mode, self.target = "collection", name
         self.rerun()
@@ -134,6 +139,8 @@ class SearchController(QObject):
             typed = parse_query(request.text)[1]
             filters = typed.merged(request.filters) if typed.active else filters
             fn, args = backend.similar, (request.target, filters, k)
+        elif request.kind == "copies":
+            fn, args = backend.copies, (request.target,)
         elif request.kind == "collection":
             members = self.collections.members(request.target) if self.collections is not None else []
             fn, args = backend.hits_for, (members,)

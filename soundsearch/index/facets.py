@@ -83,12 +83,13 @@ class LibraryTable:
         self.ids = np.zeros(0, np.int64)
         self.bm25 = BM25()
         self.words: dict[str, np.ndarray] = {}  # term → ids whose names, folders or tags say it
+        self.copies: dict[int, tuple[int, ...]] = {}  # id → every id with the same content (itself too)
 
     @classmethod
     def build(cls, catalog) -> LibraryTable:
         t0 = time.perf_counter()
         table = cls()
-        ids, dur, sr, ch, fmt, path, cats, docs = [], [], [], [], [], [], [], []
+        ids, dur, sr, ch, fmt, path, cats, docs, hashes = [], [], [], [], [], [], [], [], {}
         words: dict[str, list[int]] = {}
         for rec in catalog.iter_files():
             ids.append(rec.id)
@@ -100,6 +101,8 @@ class LibraryTable:
             md = rec.metadata
             cats.append(" ".join(md.get("category") + md.get("subcategory") + md.get("catid")).lower())
             docs.append((rec.id, doc_terms(rec)))
+            if rec.content_hash and rec.status != "error":
+                hashes.setdefault(rec.content_hash, []).append(rec.id)
             for term in filter_terms(rec):
                 words.setdefault(term, []).append(rec.id)
         table.ids = np.asarray(ids, np.int64)
@@ -111,6 +114,7 @@ class LibraryTable:
         table.category = np.asarray(cats, dtype=object)
         table.bm25.build(docs)
         table.words = {t: np.unique(np.asarray(v, np.int64)) for t, v in words.items()}
+        table.copies = {i: tuple(group) for group in hashes.values() if len(group) > 1 for i in group}
         log.info("library table: %d files in %.2f s", len(ids), time.perf_counter() - t0)
         return table
 

@@ -1,0 +1,51 @@
+"""Identical files collapse into one result row with a copy count; C lists every copy; "Hide
+duplicates" (on by default) can be turned off."""
+
+from __future__ import annotations
+
+import shutil
+
+from gui_helpers import names, search
+from PySide6.QtCore import Qt
+
+
+def test_identical_copies_collapse_into_one_row_and_c_lists_them(qtbot, make_backend, make_window,
+                                                                 sound_library, tiny_model):
+    from soundsearch import paths
+    from soundsearch.jobs import CancelToken, run
+    from soundsearch.library.catalog import Catalog
+
+    for n in range(3):  # the same rain file bought with three packs
+        folder = sound_library / f"Pack {n}"
+        folder.mkdir()
+        shutil.copyfile(sound_library / "Ambience" / "rain_heavy_roof.wav", folder / "rain_heavy_roof.wav")
+    with Catalog(paths.catalog_path()) as cat:
+        cat.add_root(sound_library)
+    backend = make_backend()
+    backend.model = tiny_model
+    run(backend.update_job(CancelToken()))
+    window = make_window(backend)
+    assert window.filters.hide_duplicates.isChecked()
+
+    hits = search(qtbot, window, "rain")
+    assert names(hits).count("rain_heavy_roof.wav") == 1
+    top = hits[0]
+    assert top.path.name == "rain_heavy_roof.wav" and len(top.copies) == 3
+    row = window.model.row_of(top.file_id)
+    assert window.model.item(row, 1).text() == "rain_heavy_roof.wav  ×4"
+    assert all(str(p) in window.model.item(row, 1).toolTip() for p in top.copies)
+
+    window.view.setFocus()
+    window.view.selectRow(row)
+    with qtbot.waitSignal(window.search.resultsReady, timeout=5000):
+        qtbot.keyClick(window.view, Qt.Key.Key_C)
+    every = window.model.hits
+    assert window.search.last.request.kind == "copies"
+    assert len(every) == 4 and {h.path.name for h in every} == {"rain_heavy_roof.wav"}
+    assert "Copies of rain_heavy_roof.wav" in window.search_box.context.text()
+
+    with qtbot.waitSignal(window.search.resultsReady, timeout=5000):
+        window.filters.hide_duplicates.setChecked(False)  # reruns the last list: the copies
+    assert window.settings.hide_duplicates is False
+    hits = search(qtbot, window, "rain")
+    assert names(hits).count("rain_heavy_roof.wav") == 4
