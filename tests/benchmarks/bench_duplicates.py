@@ -29,7 +29,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from duplicate_fixtures import plant  # noqa: E402
 
-
 SOURCES: dict[str, Path] = {}  # planted original's name → the library file it was copied from
 
 
