@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 MODES = {"hybrid": "items", "audio": "sounds", "metadata": "meta"}
 LEXICAL_POOL = 100  # candidates from each of the vector and the BM25 ranking that get blended
 EXACT_BOOST = 2.0  # > any cosine gap: an exact file name or CatID typed ranks first
+UNEMBEDDED_WEIGHT = 0.1  # a scanned file not yet embedded scores this × its lexical match
 LEXICAL_NORM = "query"  # BM25 / ideal(query terms), or "max": / the best candidate's BM25
 
 
@@ -177,8 +178,8 @@ class SearchEngine:
             allowed = _without(allowed, blocked)
         q = self.query_vector(free, index, liked, disliked)
         terms = tokenize(free)
-        if q is None:  # only filters: list the matching files
-            ids = index.ids() if allowed is None else allowed
+        if q is None:  # only filters: list the matching files, embedded or not yet
+            ids = self.table.ids if allowed is None else allowed
             ids = ids[~np.isin(ids, list(blocked))][:k]
             return self._hits(ids, np.zeros(len(ids), np.float32), terms)
         weight = float(self.settings.lexical_weight) if free else 0.0
@@ -193,7 +194,28 @@ class SearchEngine:
         if weight > 0 or len(exact):
             ids, scores = self._rerank(index, q, ids, scores, terms + _query_name_terms(free), weight,
                                        exact, allowed, blocked)
+        if free and mode != "audio" and len(self.table) > len(index):  # some files are not embedded yet
+            ids, scores = self._add_unembedded(index, ids, scores, terms + _query_name_terms(free), exact,
+                                               allowed, blocked)
         return self._hits(ids[:k], scores[:k], terms)
+
+    def _add_unembedded(self, index, ids, scores, terms, exact, allowed, blocked):
+        """Files scanned but not embedded yet (an index job is under way, or has not run): found by
+        their names and tags alone, scored like the lexical part of the blend (an exact name still
+        first), so a new library is searchable as soon as it is scanned."""
+        lex_ids, lex = self.table.bm25.top(terms, LEXICAL_POOL * 4)  # an exact name is a rare term: in
+        keep = np.array([i not in index for i in lex_ids.tolist()], bool) & ~np.isin(lex_ids, list(blocked))
+        if allowed is not None:
+            keep &= np.isin(lex_ids, allowed)
+        if not keep.any():
+            return ids, scores
+        new, raw = lex_ids[keep], lex[keep]
+        weight = max(float(self.settings.lexical_weight), UNEMBEDDED_WEIGHT)
+        extra = weight * np.minimum(1.0, raw / max(self.table.bm25.ideal(terms), 1e-9))
+        extra = (extra + EXACT_BOOST * np.isin(new, exact)).astype(np.float32)
+        ids, scores = np.concatenate([ids, new]), np.concatenate([scores, extra])
+        order = np.argsort(-scores, kind="stable")
+        return ids[order], scores[order]
 
     def _exact_matches(self, free: str, allowed) -> np.ndarray:
         """Files whose whole name or CatID is the query: a sound designer who types one expects

@@ -118,7 +118,28 @@ def test_helpful_errors(home, model_dir, capsys, tmp_path):
     assert main(["index", "--model", model_dir]) == 2
     assert "library is empty" in capsys.readouterr().err
     assert main(["search", "door", "--model", model_dir]) == 1
-    assert "nothing is indexed" in capsys.readouterr().err
+    assert "the library is empty" in capsys.readouterr().err
     assert main(["search", "--model", model_dir]) == 2
     with pytest.raises(SystemExit, match="cannot load model"):
         main(["search", "door", "--model", str(tmp_path / "no-model")])
+
+
+def test_search_right_after_a_scan_lists_name_matches_before_any_index(home, library, model_dir, capsys):
+    assert main(["scan", str(library)]) == 0
+    capsys.readouterr()
+    assert main(["search", "glass", "--json", "--model", model_dir]) == 0
+    captured = capsys.readouterr()
+    found = [h["path"].rsplit("/", 1)[1] for h in json.loads(captured.out)["hits"]]
+    assert set(found[:2]) == {"glass_break_small.wav", "glass_clink.flac"}
+    assert "10 of 10 sounds are not indexed" in captured.err
+    assert main(["search", "glass_clink", "--model", model_dir]) == 0  # the exact name: first
+    captured = capsys.readouterr()
+    assert "1." in captured.out and "glass_clink.flac" in captured.out.splitlines()[0]
+    # filters work too, and nothing else matches
+    data = run_json(capsys, "search", "glass dur:<0.35", "--json", "--model", model_dir)
+    assert [h["path"].rsplit("/", 1)[1] for h in data["hits"]] == ["glass_clink.flac"]
+    # after `index`, the same search has every file embedded and no note
+    assert main(["index", "--model", model_dir]) == 0
+    capsys.readouterr()
+    assert main(["search", "glass", "--model", model_dir]) == 0
+    assert "not indexed" not in capsys.readouterr().err

@@ -192,13 +192,16 @@ def cmd_search(args) -> int:
     engine = SearchEngine(catalog, model, settings)
     for name, problem in engine.problems.items():
         print(f"note: the {name} index was rebuilt from stored vectors ({problem})", file=sys.stderr)
-    if not len(engine):
-        if catalog.count():
-            print(f"soundsearch: no sound is indexed with this model ({model.model_id}) yet: run "
-                  "`soundsearch index`", file=sys.stderr)
-        else:
-            print("soundsearch: nothing is indexed yet: run `soundsearch index DIR`", file=sys.stderr)
+    if not catalog.count():
+        print("soundsearch: the library is empty: run `soundsearch scan DIR` (or `index DIR`)",
+              file=sys.stderr)
         return 1
+    if len(engine) < catalog.count():
+        # Scanned but not (all) embedded: names and tags still find those files.
+        waiting = catalog.count() - len(engine)
+        print(f"note: {waiting:,} of {catalog.count():,} sounds are not indexed with this model "
+              f"({model.model_id}) yet: they are found by their names and tags only until "
+              "`soundsearch index`", file=sys.stderr)
     filters = _filters(args)
     if args.queries:
         return _batch(engine, args, filters)
