@@ -46,6 +46,9 @@ log = logging.getLogger(__name__)
 MODES = {"hybrid": "items", "audio": "sounds", "metadata": "meta"}
 LEXICAL_POOL = 100  # candidates from each of the vector and the BM25 ranking that get blended
 EXACT_BOOST = 2.0  # > any cosine gap: an exact file name or CatID typed ranks first
+# An index job saves its index files at least this often (indexer.SAVE_EVERY_S is 60 s): vectors
+# committed in the window before a (re)load may not be in the files yet, so they are read again.
+CATCH_UP_WINDOW_S = 120.0
 UNEMBEDDED_WEIGHT = 0.1  # a scanned file not yet embedded scores this × its lexical match
 LEXICAL_NORM = "query"  # BM25 / ideal(query terms), or "max": / the best candidate's BM25
 
@@ -138,6 +141,8 @@ class SearchEngine:
         self.index_dir = Path(index_dir or paths.index_dir())
         self.lib = self._open_indexes()
         self._table: LibraryTable | None = None
+        self._caught_up = 0.0
+        self.catch_up(CATCH_UP_WINDOW_S)
 
     @property
     def table(self) -> LibraryTable:
@@ -150,6 +155,29 @@ class SearchEngine:
         """Reload the index files and the attribute table after an index job."""
         self.lib = self._open_indexes()
         self._table = None
+        self.catch_up(CATCH_UP_WINDOW_S)
+
+    def catch_up(self, window: float | None = None) -> int:
+        """Add the vectors an index job has committed to the catalog since the last call (or in the
+        last ``window`` seconds) to the indexes in memory, and re-read the attribute table when the
+        scan added files: each sound is searchable by its audio as soon as it is embedded, not at
+        the job's next index save. Returns the number of vectors added."""
+        import time
+
+        from soundsearch.index.library import StoredVectors
+
+        started = time.time()
+        since = started - window if window is not None else self._caught_up - 1.0
+        ids, audio, meta, has_meta = self.catalog.load_embeddings(self.model.model_id, since=since)
+        self._caught_up = started
+        if window is not None and len(ids):  # after a load: only what the saved files lack
+            new = np.array([i not in self.lib.items for i in ids.tolist()], bool)
+            ids, audio, meta, has_meta = ids[new], audio[new], meta[new], has_meta[new]
+        if len(ids):
+            self.lib.add(StoredVectors(ids, audio, meta, has_meta))
+        if self._table is not None and self.catalog.count() != len(self._table):
+            self._table = None  # new files scanned: filters and names must know them
+        return len(ids)
 
     def _open_indexes(self) -> LibraryIndex:
         # items now (its problems are reported at once); sounds and meta when first searched

@@ -69,6 +69,17 @@ class WindowActions:
     def refresh_engine(self) -> None:
         self.core.submit(self.backend.refresh, done=lambda _n: self._after_refresh(), name="refresh")
 
+    def catch_up(self) -> None:
+        """Newly scanned or embedded sounds join the search at once (not at the next index save)."""
+        self.core.submit(self.backend.catch_up, done=self._caught_up, name="catch up")
+
+    def _caught_up(self, added: int) -> None:
+        # Re-rank only a list the user is not working through: a short one, or one with no row
+        # chosen yet; a long list in use updates at the job's end (or the 30 s refresh).
+        last = self.search.last
+        if last is None or len(last.hits) < 20 or self.view.current_hit() is None:
+            self.search.rerun()
+
     def _after_refresh(self) -> None:
         self.refresh_summary()
         self.search.rerun()

@@ -110,6 +110,11 @@ class Backend:
         engine = self.engine
         return len(engine) if engine is not None else 0
 
+    def catch_up(self) -> int:
+        """Make the sounds embedded since the last call searchable (no index file is read)."""
+        engine = self._engine
+        return engine.catch_up() if engine is not None else 0
+
     def search(self, text: str, filters: Filters | None = None, liked: Sequence[int] = (),
                disliked: Sequence[int] = (), k: int = 100) -> list[Hit]:
         engine = self.engine

@@ -22,7 +22,8 @@ from soundsearch.jobs import CancelToken, Job, Progress
 
 log = logging.getLogger(__name__)
 
-REFRESH_EVERY_S = 30.0  # how often the engine picks up newly indexed sounds during a long index
+REFRESH_EVERY_S = 30.0  # how often the library summary and index files are re-read during a long index
+CATCH_UP_EVERY_S = 1.0  # how often newly embedded sounds join the search engine in memory
 
 
 @dataclass
@@ -48,6 +49,7 @@ class BackgroundJobs(QObject):
     jobCancelled = Signal(str)
     idle = Signal()
     refreshWanted = Signal()  # enough new sounds are indexed to be worth a search-engine refresh
+    catchUpWanted = Signal()  # sounds were scanned or embedded since the last one: make them searchable
 
     def __init__(self, backend, panel: ProgressPanel, parent=None) -> None:
         super().__init__(parent)
@@ -60,6 +62,8 @@ class BackgroundJobs(QObject):
         self.current: _Queued | None = None
         self.worker: JobWorker | None = None
         self._last_refresh = 0.0
+        self._last_catch_up = 0.0
+        self._stage = ""
         self.closed = False  # set when the window closes: late signals of a job are ignored
         panel.cancelRequested.connect(self.cancel)
 
@@ -121,10 +125,17 @@ class BackgroundJobs(QObject):
         worker.signals.cancelled.connect(lambda j=job: self.closed or self._cancelled(j))
         self.panel.start(job.title, job.cancellable)
         self._last_refresh = time.monotonic()
+        self._stage = ""
         worker.start(self.pool)
 
     def _progress(self, progress: Progress) -> None:
         self.panel.update_progress(progress)
+        scanned = progress.stage == "index" and self._stage != "index"  # the scan is over
+        self._stage = progress.stage
+        if scanned or (progress.stage == "index" and progress.done
+                       and time.monotonic() - self._last_catch_up > CATCH_UP_EVERY_S):
+            self._last_catch_up = time.monotonic()
+            self.catchUpWanted.emit()
         if progress.stage == "index" and progress.done and \
                 time.monotonic() - self._last_refresh > REFRESH_EVERY_S:
             self._last_refresh = time.monotonic()

@@ -204,3 +204,4 @@ class MainWindow(WindowActions, QMainWindow):
         self.jobs.jobFailed.connect(lambda kind, msg: self.show_message(f"{kind} failed: {msg}"))
         self.jobs.jobCancelled.connect(self._job_cancelled)
         self.jobs.refreshWanted.connect(self.refresh_engine)
+        self.jobs.catchUpWanted.connect(self.catch_up)

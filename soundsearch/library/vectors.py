@@ -78,13 +78,18 @@ class EmbeddingStore:
                 "error, updated_at) SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS "
                 "(SELECT 1 FROM files WHERE id = ?1)", values)
 
-    def load_embeddings(self, model_id: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def load_embeddings(self, model_id: str, since: float | None = None
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(ids int64[N], audio float32[N, D], meta float32[N, D], has_meta bool[N])`` for the files
         still in the catalog that have an audio vector (rows without one are skipped); ``meta`` is
-        zero where ``has_meta`` is False."""
-        rows = self._db.execute(
-            "SELECT e.file_id, e.audio, e.meta FROM embeddings e JOIN files f ON f.id = e.file_id "
-            "WHERE e.model_id = ? AND e.audio IS NOT NULL ORDER BY e.file_id", (model_id,)).fetchall()
+        zero where ``has_meta`` is False. ``since``: only rows stored after this time.time()."""
+        sql = ("SELECT e.file_id, e.audio, e.meta FROM embeddings e JOIN files f ON f.id = e.file_id "
+               "WHERE e.model_id = ? AND e.audio IS NOT NULL")
+        params: tuple = (model_id,)
+        if since is not None:
+            sql += " AND e.updated_at > ?"
+            params += (float(since),)
+        rows = self._db.execute(sql + " ORDER BY e.file_id", params).fetchall()
         if not rows:
             empty = np.zeros((0, 0), np.float32)
             return np.zeros(0, np.int64), empty, empty.copy(), np.zeros(0, bool)

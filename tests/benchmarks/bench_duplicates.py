@@ -87,13 +87,14 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--library", type=Path, help="also plant copies of this library's sounds")
     ap.add_argument("--copies", type=int, default=200)
+    ap.add_argument("--threshold", type=float, default=None, help="near-duplicate threshold to try")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["SOUNDSEARCH_HOME"] = str(Path(tmp) / "home")
         from soundsearch import paths
         from soundsearch.jobs import run
         from soundsearch.library.catalog import Catalog
-        from soundsearch.library.duplicates import near_groups
+        from soundsearch.library.duplicates import NEAR_THRESHOLD, near_groups
         from soundsearch.library.scanner import scan
 
         root = Path(tmp) / "planted"
@@ -109,12 +110,13 @@ def main() -> int:
             run(scan(catalog, roots))
             files = catalog.count()
             started = time.perf_counter()
-            groups = run(near_groups(catalog, paths.cache_dir() / "fingerprints"))
+            threshold = args.threshold or NEAR_THRESHOLD
+            groups = run(near_groups(catalog, paths.cache_dir() / "fingerprints", threshold=threshold))
             seconds = time.perf_counter() - started
         found = {r: [{os.fsdecode(c.path) for c in g.copies} for g in groups if g.reason == r]
                  for r in ("same sound", "same content")}
-        print(f"{files} files, {len(want_near)} planted near groups, {len(want_exact)} exact groups "
-              "(near pairs below count both); "
+        print(f"threshold {threshold}: {files} files, {len(want_near)} planted near groups, "
+              f"{len(want_exact)} exact groups (near pairs below count both); "
               f"near_groups took {seconds:.2f} s ({files / max(seconds, 1e-9):.0f} files/s, first run)")
         # A planted near copy can come out byte-identical (an Ogg file trimmed by nothing …): it is
         # then found as "same content", rightly; near recall counts groups of either reason.

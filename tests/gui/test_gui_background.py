@@ -185,3 +185,26 @@ def test_errors_list_shows_unusable_files(qtbot, make_window, indexed_backend, s
     qtbot.waitUntil(lambda: window.library.errors.count() == 1, timeout=5000)
     assert window.library.errors.item(0).text().startswith("broken.wav: ")
     assert "(1)" in window.library.errors_label.text()
+
+
+def test_searchable_by_name_after_the_scan_and_by_sound_as_each_batch_is_embedded(
+        qtbot, make_window, make_backend, tiny_model, tmp_path):
+    root = many_sounds(tmp_path / "takes", 48)
+    with Catalog(paths.catalog_path()) as cat:
+        cat.add_root(root)
+    slow = SlowModel(tiny_model, delay=1.5)  # 3 batches of 16: the job runs about 5 s
+    backend = make_backend(model_loader=lambda _s: slow)
+    window = make_window(backend, start_jobs=True)
+    window.search_box.edit.setText("take_040_hit")
+    window.search_box.force()
+    # right after the scan, before its batch is embedded, the file is found by its name
+    qtbot.waitUntil(lambda: bool(window.model.hits) and window.model.hits[0].path.name == "take_040_hit.wav",
+                    timeout=20000)
+    assert embedded_count(slow.model_id) < 48 and window.jobs.busy
+    # each batch joins the engine in memory while the job runs (no index save before its end)
+    qtbot.waitUntil(lambda: embedded_count(slow.model_id) >= 16, timeout=20000)
+    qtbot.waitUntil(lambda: backend._engine is not None and len(backend._engine.lib.items) >= 16,
+                    timeout=3000)
+    assert window.jobs.busy, "the job ended before the check: slow it down"
+    qtbot.waitUntil(lambda: not window.jobs.busy, timeout=30000)
+    assert len(search(qtbot, window, "take_040_hit")) > 1
