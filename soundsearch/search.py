@@ -326,6 +326,19 @@ class SearchEngine:
             raise ValueError(f"cannot use {target} as an example: {decoded.error}")
         return (record.id if record else None), normalize(self.model.embed_audio([decoded.wave]))[0]
 
+    def browse(self, filters: Filters | None = None, k: int = 500, sort: str = "path",
+               descending: bool = False, collapse: bool = False) -> tuple[list[Hit], int]:
+        """The library itself, no query: the first ``k`` files passing ``filters`` in ``sort`` order
+        (embedded or not), and how many pass in all. With ``collapse`` identical files count once."""
+        ids = self.table.ids if filters is None or not filters.active else self.table.allowed(filters)
+        if collapse and self.table.copies:
+            lead = {i: min(g) for i, g in self.table.copies.items()}
+            ids = np.array([i for i in ids.tolist() if lead.get(i, i) == i], np.int64)
+        total = len(ids)
+        ids = self.table.ordered(ids, sort, descending)[:k]
+        hits = self._hits(ids, np.zeros(len(ids), np.float32), [])
+        return (self.collapse_copies(hits) if collapse else hits), total
+
     # ---- duplicates ----------------------------------------------------------------------------
     def collapse_copies(self, hits: list[Hit]) -> list[Hit]:
         """One row per content: the best-ranked file of each set of identical files stays, with the

@@ -18,8 +18,20 @@ from soundsearch.settings import save_settings
 log = logging.getLogger(__name__)
 
 
+# results column → the attribute a browse list is sorted by in the backend
+BROWSE_SORT = {1: "name", 2: "duration", 3: "format", 4: "sample_rate", 5: "channels", 6: "path"}
+
+
+def _same_list(a, b) -> bool:
+    """The same list, maybe longer (a next page), rather than a new one."""
+    return (a.kind, a.text, a.filters, a.target) == (b.kind, b.text, b.filters, b.target)
+
+
 class WindowActions:
     """Mixed into MainWindow; uses the widgets and controllers it builds."""
+
+    search_shown = None  # the outcome on screen
+    _resetting_sort = False
 
     # -- start-up and background work ----------------------------------------------------------
     def start_background(self) -> None:
@@ -91,6 +103,9 @@ class WindowActions:
     def _show_summary(self, summary) -> None:
         self.summary = summary
         self.library.show_summary(summary)
+        roots = [r["path"] for r in summary.roots]
+        self.core.submit(self.backend.folders, done=lambda counts: self.library.show_folders(counts, roots),
+                         name="folders")
         self.filters.set_choices(summary.stats)
         self.stack.setCurrentWidget(self.page if summary.roots else self.empty)
 
@@ -132,14 +147,39 @@ class WindowActions:
         self.model.set_all_feedback({})
         self._cleared_note = True
 
+    def _sort_changed(self, column: int, order) -> None:
+        """In a browse list a header click sorts the whole library listing, not only the loaded
+        page (a ranked list is sorted where it is: every row is loaded)."""
+        key = BROWSE_SORT.get(column)
+        if key is not None and self.search.last is not None and self.search.last.browse \
+                and not self._resetting_sort:
+            self.search.set_sort(key, order == Qt.SortOrder.DescendingOrder)
+
     def _show_results(self, outcome) -> None:
         keep = self.view.current_hit()
+        previous = self.search_shown
+        self.search_shown = outcome
+        same_list = previous is not None and _same_list(previous.request, outcome.request)
+        scroll = self.view.verticalScrollBar().value() if same_list else 0
         request = outcome.request
         like_name = self._similar_name(request.target) if request.kind in ("similar", "copies") else ""
         self.model.feedback = {i: 1 for i in self.search.liked} | {i: -1 for i in self.search.disliked}
         self.transport.set_feedback_counts(len(self.search.liked), len(self.search.disliked))
         self.model.set_hits(outcome.hits)
-        self.view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        header = self.view.horizontalHeader()
+        if outcome.browse:  # shown in the backend's order, which the header says
+            key, descending = self.search.sort
+            column = next((c for c, k in BROWSE_SORT.items() if k == key), -1)
+            order = Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder
+        else:
+            column, order = -1, Qt.SortOrder.AscendingOrder
+        self._resetting_sort = True
+        try:
+            header.setSortIndicator(column, order)
+        finally:
+            self._resetting_sort = False
+        if same_list:  # a next page: stay where the user was reading
+            self.view.verticalScrollBar().setValue(scroll)
         row = self.model.row_of(keep.file_id) if keep is not None else -1
         if row >= 0:  # re-ranked: stay on the same sound, without playing it again
             self.view.selectionModel().blockSignals(True)
@@ -163,6 +203,10 @@ class WindowActions:
         self._cleared_note = False
         if not self.backend.model and request.kind != "collection":
             self.show_message(note + "Loading the search model… results appear as soon as it is ready")
+        elif outcome.browse:
+            more = f", the first {len(outcome.hits):,} loaded (scroll for more)" \
+                if len(outcome.hits) < outcome.total else ""
+            self.show_message(f"{note}{outcome.total:,} sounds match the filters{more}")
         else:
             self.show_message(f"{note}{len(outcome.hits):,} {what} in {outcome.seconds * 1000:.0f} ms")
 
@@ -308,6 +352,7 @@ class WindowActions:
         st.save_value("side_tab", self.side.currentIndex())
         st.save_value("last_query", self.search_box.text())
         st.save_value("history", self.search_box.history)
+        st.save_value("saved_searches", self.search_box.saved)
         st.sync()
 
     def closeEvent(self, event) -> None:

@@ -10,6 +10,7 @@ and a temporary home (STYLE.md #5).
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 from soundsearch import paths
 from soundsearch.jobs import CancelToken, Job
 from soundsearch.library.catalog import Catalog
-from soundsearch.search import Filters, Hit, SearchEngine
+from soundsearch.search import Filters, Hit, SearchEngine, parse_query
 from soundsearch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,14 @@ class LibrarySummary:
     @property
     def roots(self) -> list[dict]:
         return list(self.stats.get("roots", []))
+
+
+class HitPage(list):
+    """Hits, and how many there are in all (a browse list loads its rows a page at a time)."""
+
+    def __init__(self, hits=(), total: int | None = None) -> None:
+        super().__init__(hits)
+        self.total = len(self) if total is None else int(total)
 
 
 @dataclass
@@ -93,6 +102,20 @@ class Backend:
         return LibrarySummary(cat.stats(), cat.errors(), cat.warnings(),
                               len(self._engine) if self._engine is not None else 0)
 
+    def folders(self) -> dict[str, int]:
+        """Every folder that holds sounds (absolute path) → how many sounds are in it and below."""
+        counts: dict[str, int] = {}
+        roots = [str(r) for r in self.catalog.roots()]
+        for path in self.catalog.paths():
+            folder = os.path.dirname(path)
+            root = next((r for r in roots if folder == r or folder.startswith(r + os.sep)), None)
+            while folder and root is not None:
+                counts[folder] = counts.get(folder, 0) + 1
+                if folder == root:
+                    break
+                folder = os.path.dirname(folder)
+        return counts
+
     def set_model(self, model: Any) -> None:
         self.model = model
         self._engine = None  # built on the next search, on the core thread
@@ -116,12 +139,19 @@ class Backend:
         return engine.catch_up() if engine is not None else 0
 
     def search(self, text: str, filters: Filters | None = None, liked: Sequence[int] = (),
-               disliked: Sequence[int] = (), k: int = 100) -> list[Hit]:
+               disliked: Sequence[int] = (), k: int = 100, sort: tuple[str, bool] = ("path", False)
+               ) -> list[Hit]:
         engine = self.engine
         if engine is None:
             return []
-        if not text.strip() and not liked and not (filters and filters.active):
-            return []
+        free, typed = parse_query(text)
+        browse = typed.merged(filters) if filters is not None else typed
+        if not free.strip() and not liked:
+            if not browse.active:
+                return []
+            # no words, only filters (or a folder): the library itself, sorted, a page at a time
+            hits, total = engine.browse(browse, k, sort[0], sort[1], self.settings.hide_duplicates)
+            return HitPage(hits, total)
         collapse = self.settings.hide_duplicates
         hits = engine.search(text, k=2 * k if collapse else k, filters=filters, liked=tuple(liked),
                              disliked=tuple(disliked))

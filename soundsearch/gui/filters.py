@@ -60,6 +60,11 @@ class _Checks(QWidget):
     def checked(self) -> tuple:
         return tuple(v for v, b in self.boxes.items() if b.isChecked())
 
+    def set_folder(self, folder: str | None) -> None:
+        """Filter by an absolute folder (the Library tab's folder tree), or none."""
+        self.folder.setText(folder or "")
+        self._emit()
+
     def clear(self) -> None:
         for b in self.boxes.values():
             b.blockSignals(True)
@@ -150,6 +155,11 @@ class FilterPanel(QWidget):
             folder=self.folder.text().strip() or None,
             ucs_category=None if category in ("", ANY_CATEGORY) else category,
         )
+
+    def set_folder(self, folder: str | None) -> None:
+        """Filter by an absolute folder (the Library tab's folder tree), or none."""
+        self.folder.setText(folder or "")
+        self._emit()
 
     def clear(self) -> None:
         for w in (self.min_duration, self.max_duration, self.folder, self.category):

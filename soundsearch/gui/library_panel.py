@@ -3,6 +3,7 @@ and the list of files that could not be used (with the reason)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -53,6 +54,7 @@ class LibraryPanel(QWidget):
     addRequested = Signal(object)  # Path
     rescanRequested = Signal(object)  # Path, or None for all folders
     removeRequested = Signal(object)  # Path
+    folderChosen = Signal(object)  # str (absolute folder) to list, or None for no folder filter
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -78,6 +80,18 @@ class LibraryPanel(QWidget):
         self.add_button.clicked.connect(self._pick_folder)
         self.rescan_button.clicked.connect(lambda: self.rescanRequested.emit(self.selected_root()))
         self.remove_button.clicked.connect(self._remove)
+        # Folders below the roots: a click lists that folder's sounds (and its subfolders').
+        self.tree = QTreeWidget(self)
+        self.tree.setObjectName("folders")
+        self.tree.setHeaderLabels(["Folders", "Sounds"])
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.tree.header().setStretchLastSection(False)
+        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.tree.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.tree.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.tree.setToolTip("Click a folder to list its sounds; click it again to list everything")
+        self.tree.itemClicked.connect(self._folder_clicked)
+        self._chosen: str | None = None
         self.totals = QLabel(self)
         self.totals.setWordWrap(True)
         self.errors = QListWidget(self)
@@ -89,13 +103,51 @@ class LibraryPanel(QWidget):
             buttons.addWidget(b)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.roots, 2)
+        layout.addWidget(self.roots, 1)
         layout.addLayout(buttons)
+        layout.addWidget(self.tree, 3)
         layout.addWidget(self.totals)
         layout.addWidget(self.errors_label)
         layout.addWidget(self.errors, 1)
         self.roots.itemSelectionChanged.connect(self._sync_buttons)
         self._sync_buttons()
+
+    def show_folders(self, counts: dict[str, int], roots: list[str]) -> None:
+        """Fill the folder tree: each root, then its folders as nested items with their counts."""
+        expanded = {i.data(0, PATH_ROLE) for i in self._items() if i.isExpanded()}
+        self.tree.clear()
+        items: dict[str, QTreeWidgetItem] = {}
+        labels = dict(zip(roots, root_labels(roots)))
+        for folder in sorted(counts, key=lambda f: (f.count(os.sep), f.lower())):
+            parent = items.get(os.path.dirname(folder))
+            text = labels.get(folder) or os.path.basename(folder)
+            if parent is None and folder not in labels:
+                continue  # outside every root (a removed root's files not rescanned yet)
+            item = QTreeWidgetItem([text, f"{counts[folder]:,}"])
+            item.setData(0, PATH_ROLE, folder)
+            item.setToolTip(0, folder)
+            item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            (parent.addChild if parent is not None else self.tree.addTopLevelItem)(item)
+            items[folder] = item
+            item.setExpanded(folder in expanded or parent is None)
+            if folder == self._chosen:
+                item.setSelected(True)
+
+    def _items(self):
+        stack = [self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount())]
+        while stack:
+            item = stack.pop()
+            yield item
+            stack.extend(item.child(i) for i in range(item.childCount()))
+
+    def _folder_clicked(self, item: QTreeWidgetItem, _column: int) -> None:
+        folder = item.data(0, PATH_ROLE)
+        if folder == self._chosen:  # again: no folder filter
+            self._chosen = None
+            item.setSelected(False)
+        else:
+            self._chosen = folder
+        self.folderChosen.emit(self._chosen)
 
     def selected_root(self) -> Path | None:
         items = self.roots.selectedItems()

@@ -77,7 +77,8 @@ class MainWindow(WindowActions, QMainWindow):
     # -- layout --------------------------------------------------------------------------------
     def _build(self) -> None:
         self.peaks = PeaksStore(parent=self)
-        self.search_box = SearchBox(self.state.load_list("history"), parent=self)
+        self.search_box = SearchBox(self.state.load_list("history"), parent=self,
+                                    saved=self.state.load_list("saved_searches"))
         self.model = ResultsModel(self)
         self.view = ResultsView(self.model, self.peaks, self)
         self.waveform = WaveformView(self)
@@ -176,6 +177,8 @@ class MainWindow(WindowActions, QMainWindow):
         view.typeAhead.connect(self._type_ahead)
         view.keyAction.connect(self.run_action)
         view.currentHitChanged.connect(self._current_changed)
+        view.wantMore.connect(self.search.more)
+        view.horizontalHeader().sortIndicatorChanged.connect(self._sort_changed)
         self.transport.action.connect(self.run_action)
         self.transport.loopChanged.connect(self._set_loop)
         self.transport.volumeChanged.connect(self._set_volume)
@@ -197,6 +200,7 @@ class MainWindow(WindowActions, QMainWindow):
         self.library.addRequested.connect(self.add_folder)
         self.library.rescanRequested.connect(lambda root: self.jobs.update([root] if root else None))
         self.library.removeRequested.connect(self.remove_folder)
+        self.library.folderChosen.connect(self.filters.set_folder)
         self.empty.folderChosen.connect(self.add_folder)
         self.jobs.modelReady.connect(self._model_ready)
         self.jobs.modelFailed.connect(self._model_failed)

@@ -45,6 +45,7 @@ class ResultsView(QTableView):
     keyAction = Signal(str)  # one of KEY_ACTIONS' values
     typeAhead = Signal(str)  # a character typed here that belongs in the search box
     currentHitChanged = Signal(object)  # the hit under the cursor (or None)
+    wantMore = Signal()  # scrolled (or moved) to the end of the list: load the next page
 
     def __init__(self, model: ResultsModel, peaks: PeaksStore, parent=None) -> None:
         super().__init__(parent)
@@ -73,7 +74,13 @@ class ResultsView(QTableView):
                            (6, 120), (7, 220), (8, 48), (FEEDBACK_COLUMN, 22)):
             self.setColumnWidth(col, width)
         peaks.loaded.connect(self._thumbnail_ready)
+        self.verticalScrollBar().valueChanged.connect(self._scrolled)
         self.selectionModel().currentRowChanged.connect(self._current_changed)
+
+    def _scrolled(self, value: int) -> None:
+        bar = self.verticalScrollBar()
+        if bar.maximum() > 0 and value >= bar.maximum() - 2:
+            self.wantMore.emit()
 
     def _thumbnail_ready(self, _path: str) -> None:
         self.viewport().update()  # Qt merges these into one repaint per event-loop turn
@@ -104,9 +111,13 @@ class ResultsView(QTableView):
         row = self.currentIndex().row()
         row = 0 if row < 0 else max(0, min(rows - 1, row + step))
         self.selectRow(row)
+        if row == rows - 1:
+            self.wantMore.emit()
         self.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _current_changed(self, current, _previous) -> None:
+        if current.isValid() and current.row() >= self.results_model().rowCount() - 1:
+            self.wantMore.emit()  # ↓ onto the last row: the next page comes before the next ↓
         self.currentHitChanged.emit(self.results_model().hit(current.row()) if current.isValid() else None)
 
     def keyPressEvent(self, event) -> None:

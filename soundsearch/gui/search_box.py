@@ -22,7 +22,8 @@ class SearchBox(QWidget):
     searchRequested = Signal(str, bool)  # text, forced (Enter)
     navigate = Signal(int)  # +1 for ↓, -1 for ↑: move the results selection
 
-    def __init__(self, history: list[str] | None = None, debounce_ms: int = DEBOUNCE_MS, parent=None) -> None:
+    def __init__(self, history: list[str] | None = None, debounce_ms: int = DEBOUNCE_MS, parent=None,
+                 saved: list[str] | None = None) -> None:
         super().__init__(parent)
         self.edit = QLineEdit(self)
         self.edit.setObjectName("search")
@@ -30,7 +31,9 @@ class SearchBox(QWidget):
         self.edit.setPlaceholderText(
             "Describe a sound, e.g. heavy wooden door slam, reverberant   (-word excludes, +word requires)")
         self.history: list[str] = list(history or [])[:HISTORY_SIZE]
-        self._completion = QStringListModel(self.history, self)
+        self.saved: list[str] = list(dict.fromkeys(saved or []))  # kept until removed, beside the history
+        self._completion = QStringListModel(self)
+        self._update_completion()
         # Not edit.setCompleter(): that completes on every keystroke. This one opens when asked.
         completer = self.completer = QCompleter(self._completion, self)
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
@@ -43,7 +46,7 @@ class SearchBox(QWidget):
         self.context.hide()
         self.history_button = QToolButton(self)
         self.history_button.setText("History")
-        self.history_button.setToolTip("Recent searches")
+        self.history_button.setToolTip("Saved and recent searches (Ctrl+Space completes from them)")
         self.history_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.history_menu = QMenu(self)
         self.history_menu.aboutToShow.connect(self._fill_history_menu)
@@ -101,14 +104,42 @@ class SearchBox(QWidget):
         if not text:
             return
         self.history = [text] + [h for h in self.history if h != text][: HISTORY_SIZE - 1]
-        self._completion.setStringList(self.history)
+        self._update_completion()
+
+    def save_search(self, text: str | None = None) -> None:
+        """Keep ``text`` (default: what is typed) among the saved searches."""
+        text = (self.text() if text is None else text).strip()
+        if text and text not in self.saved:
+            self.saved.append(text)
+            self._update_completion()
+
+    def forget_saved(self, text: str) -> None:
+        if text in self.saved:
+            self.saved.remove(text)
+            self._update_completion()
+
+    def _update_completion(self) -> None:
+        self._completion.setStringList(self.saved + [h for h in self.history if h not in self.saved])
 
     def _fill_history_menu(self) -> None:
-        self.history_menu.clear()
+        menu = self.history_menu
+        menu.clear()
+        save = menu.addAction("Save this search")
+        save.setEnabled(bool(self.text()) and self.text() not in self.saved)
+        save.triggered.connect(lambda _checked=False: self.save_search())
+        if self.saved:
+            menu.addSection("Saved")
+            for text in self.saved:
+                action = menu.addAction(text)
+                action.triggered.connect(lambda _checked=False, t=text: self.set_text(t, search=True))
+            forget = menu.addMenu("Forget a saved search")
+            for text in self.saved:
+                forget.addAction(text).triggered.connect(lambda _checked=False, t=text: self.forget_saved(t))
+        menu.addSection("Recent")
         if not self.history:
-            self.history_menu.addAction("No searches yet").setEnabled(False)
+            menu.addAction("No searches yet").setEnabled(False)
         for text in self.history:
-            action = self.history_menu.addAction(text)
+            action = menu.addAction(text)
             action.triggered.connect(lambda _checked=False, t=text: self.set_text(t, search=True))
 
     def eventFilter(self, obj, event) -> bool:

@@ -34,6 +34,8 @@ class Outcome:
     request: Request
     hits: list
     seconds: float
+    total: int = 0  # hits in all (more than len(hits) when a page is loaded)
+    browse: bool = False  # the library listed by filters alone, no words
 
 
 def _words(text: str) -> str:
@@ -42,18 +44,23 @@ def _words(text: str) -> str:
     return " ".join(parse_query(text)[0].split()).lower()
 
 
+PAGE = 100  # results per page; scrolling to the end of the list asks for the next one
+MAX_RESULTS = 5000  # a ranked list is cut here (a browse list has no end but the library's)
+
+
 class SearchController(QObject):
     resultsReady = Signal(object)  # Outcome
     failed = Signal(str)
     busyChanged = Signal(bool)
     feedbackCleared = Signal()  # a new query text dropped the likes and dislikes of the old one
 
-    def __init__(self, core, collections=None, k: int = 100, parent=None) -> None:
+    def __init__(self, core, collections=None, k: int = PAGE, parent=None) -> None:
         """``core``: a :class:`~soundsearch.gui.worker.CoreThread` over a Backend."""
         super().__init__(parent)
         self.core = core
         self.collections = collections
-        self.k = k
+        self.page = self.k = k
+        self.sort: tuple[str, bool] = ("path", False)  # browse order: attribute, descending
         self.text = ""
         self.filters = Filters()
         self.liked: set[int] = set()
@@ -73,10 +80,34 @@ class SearchController(QObject):
             self.disliked.clear()
             self.feedbackCleared.emit()
         self.text, self.mode, self.target = text, "query", None
+        self.k = self.page
         self.rerun()
+
+    def more(self) -> bool:
+        """Load the next page of the current list (the user scrolled to its end); False when the
+        list is complete."""
+        last = self.last
+        if last is None or self._running:
+            return False
+        if last.browse:
+            complete = len(last.hits) >= last.total
+        else:  # a ranked list has no known end: a short page was the last one
+            complete = len(last.hits) < self.k or self.k >= MAX_RESULTS
+        if complete:
+            return False
+        self.k += self.page
+        self.rerun()
+        return True
+
+    def set_sort(self, key: str, descending: bool) -> None:
+        """Browse order over every row of the library (not only the loaded page)."""
+        self.sort = (key, descending)
+        if self.last is not None and self.last.browse:
+            self.rerun()
 
     def set_filters(self, filters: Filters) -> None:
         self.filters = filters
+        self.k = self.page
         self.rerun()
 
     def feedback(self, file_id: int, mark: int) -> int:
@@ -145,7 +176,7 @@ class SearchController(QObject):
             members = self.collections.members(request.target) if self.collections is not None else []
             fn, args = backend.hits_for, (members,)
         else:
-            fn, args = backend.search, (request.text, filters, request.liked, request.disliked, k)
+            fn, args = backend.search, (request.text, filters, request.liked, request.disliked, k, self.sort)
         self.core.submit(fn, *args,
                          done=lambda hits: self._done(request, hits, started),
                          error=lambda exc: self._error(request, exc),
@@ -157,7 +188,11 @@ class SearchController(QObject):
             waiting, self._waiting = self._waiting, None
             self._start(waiting)
             return
-        self.last = Outcome(request, list(hits or []), time.monotonic() - started)
+        total = getattr(hits, "total", None)
+        browse = total is not None and not parse_query(request.text)[0].strip() and request.kind == "query"
+        shown = list(hits or [])
+        self.last = Outcome(request, shown, time.monotonic() - started,
+                            len(shown) if total is None else total, browse)
         self.resultsReady.emit(self.last)
 
     def _error(self, request: Request, exc: Exception) -> None:

@@ -220,6 +220,10 @@ class Catalog(EmbeddingStore):
             return self._records(f"{SELECT_FILES} ORDER BY f.id")
         return self._records(f"{SELECT_FILES} WHERE r.path = ? ORDER BY f.id", (norm_path(root),))
 
+    def paths(self) -> list[str]:
+        """Every file's path (as text), without reading their rows: the folder tree's input."""
+        return [os.fsdecode(p) for (p,) in self._db.execute("SELECT path FROM files")]
+
     def count(self, root: str | Path | None = None) -> int:
         if root is None:
             return self._db.execute("SELECT count(*) FROM files").fetchone()[0]
