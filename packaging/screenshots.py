@@ -6,7 +6,8 @@
 (without a display it re-runs itself under xvfb-run). It scans and indexes the library into
 ``--home`` with the default model (incremental: a home indexed before is reused), then shoots:
 empty-state.png (first run), results.png (a search, a sound selected, its waveform with a region
-and the playhead) and preferences.png. ``--tiny`` uses the random tiny test model instead (for
+and the playhead) and preferences.png in the light look, and results-dark.png and
+preferences-dark.png in the dark one. ``--tiny`` uses the random tiny test model instead (for
 trying the script; the ranking is then meaningless).
 """
 
@@ -116,9 +117,14 @@ def shoot_empty(app, tiny: bool) -> None:
     shutil.rmtree(home, ignore_errors=True)
 
 
-def shoot_results(app, home: Path, tiny: bool, query: str) -> None:
+def shoot_results(app, home: Path, tiny: bool, query: str, theme: str = "light") -> None:
+    from soundsearch.gui.theme import apply_theme
+
     os.environ["SOUNDSEARCH_HOME"] = str(home)
     window, backend = _window(app, tiny, start_jobs=False)
+    window.settings.theme = theme
+    apply_theme(theme)
+    suffix = "" if theme == "light" else f"-{theme}"
     window.jobs.load_model()
     _wait(app, lambda: backend.model is not None and not window.jobs.busy, 600, "the model")
     _settle(app, 0.5)
@@ -136,7 +142,7 @@ def shoot_results(app, home: Path, tiny: bool, query: str) -> None:
     wf.set_position(d * 0.45)  # a playhead, as while auditioning (nothing plays under Xvfb)
     window.side.setCurrentIndex(0)
     _settle(app, 1.0)
-    window.grab().save(str(OUT / "results.png"))
+    window.grab().save(str(OUT / f"results{suffix}.png"))
 
     dialog = window.open_preferences()
     _settle(app, 0.5)
@@ -148,7 +154,7 @@ def shoot_results(app, home: Path, tiny: bool, query: str) -> None:
     pix = dialog.grab()
     painter.drawPixmap((shot.width() - pix.width()) // 2, (shot.height() - pix.height()) // 3, pix)
     painter.end()
-    shot.save(str(OUT / "preferences.png"))
+    shot.save(str(OUT / f"preferences{suffix}.png"))
     dialog.reject()
     window.close()
 
@@ -174,9 +180,13 @@ def main(argv: list[str] | None = None) -> int:
     from soundsearch.gui.app import make_application
 
     app = make_application([sys.argv[0]])
+    from soundsearch.gui.theme import apply_theme
+
+    apply_theme("light")
     shoot_empty(app, args.tiny)
     shoot_results(app, args.home, args.tiny, args.query)
-    for name in ("empty-state", "results", "preferences"):
+    shoot_results(app, args.home, args.tiny, args.query, theme="dark")
+    for name in ("empty-state", "results", "preferences", "results-dark", "preferences-dark"):
         print(OUT / f"{name}.png")
     return 0
 

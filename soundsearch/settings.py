@@ -29,6 +29,7 @@ class Settings:
     output_device: str | None = None  # sounddevice name; None = system default
     volume: float = 0.8
     loop: bool = False
+    theme: str = "system"  # system | light | dark
     hide_duplicates: bool = True  # identical files show as one result with a copy count
     # BM25 (divided by the query's ideal score) added to the cosine; 0.1 measured best on held-out
     # packages (tests/benchmarks/bench_retrieval.py): name queries +0.5 MAP, descriptive ±0.

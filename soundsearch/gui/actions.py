@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt, QTimer
 from soundsearch.audio.playback import output_devices
 from soundsearch.collections import Member
 from soundsearch.gui.preferences import PreferencesDialog
+from soundsearch.gui.theme import apply_theme
 from soundsearch.gui.worker import call
 from soundsearch.settings import save_settings
 
@@ -306,6 +307,8 @@ class WindowActions:
         for name in changed:
             setattr(old, name, getattr(new, name))
         self.transport.autoplay.setChecked(old.autoplay)
+        if "theme" in changed:
+            apply_theme(old.theme)
         if "output_device" in changed:
             self.player.set_device(old.output_device)
             self._warm_player()

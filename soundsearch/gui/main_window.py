@@ -37,6 +37,7 @@ from soundsearch.gui.results_model import ResultsModel
 from soundsearch.gui.results_view import ResultsView
 from soundsearch.gui.search_box import SearchBox
 from soundsearch.gui.search_controller import SearchController
+from soundsearch.gui.theme import apply_theme
 from soundsearch.gui.thumbnails import PeaksStore
 from soundsearch.gui.transport import TransportBar
 from soundsearch.gui.waveform import WaveformView
@@ -67,6 +68,7 @@ class MainWindow(WindowActions, QMainWindow):
         self.state = state or WindowState()
         self.summary = LibrarySummary()
         self.core = CoreThread(backend, self)
+        apply_theme(self.settings.theme)
         self._build()
         self._connect()
         self._restore_state()

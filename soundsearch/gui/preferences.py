@@ -108,6 +108,12 @@ class PreferencesDialog(QDialog):
             self.output_note.setText(self.output_note.text() + ": sounds play silently.")
             form.addRow("", self.output_note)
 
+        self.theme = QComboBox(self)
+        for value, label in (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark")):
+            self.theme.addItem(label, value)
+        self.theme.setCurrentIndex(max(0, self.theme.findData(settings.theme)))
+        form.addRow("Appearance", self.theme)
+
         self.long_file = QDoubleSpinBox(self)
         self.long_file.setRange(5.0, 3600.0)
         self.long_file.setSuffix(" s")
@@ -158,6 +164,7 @@ class PreferencesDialog(QDialog):
             autoplay=self.autoplay.isChecked(),
             output_device=None if output == DEFAULT_OUTPUT else output,
             long_file_seconds=float(self.long_file.value()),
+            theme=str(self.theme.currentData()),
             extra=dict(self._settings.extra),
         )
 

@@ -15,12 +15,12 @@ from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate
 
 from soundsearch.audio.peaks import Peaks, load_peaks
+from soundsearch.gui.theme import wave_colour
 from soundsearch.gui.worker import lower_thread_priority
 
 log = logging.getLogger(__name__)
 
 _FAILED = object()  # cached marker: this file cannot be decoded, don't try again
-WAVE_COLOR = QColor(31, 138, 128)  # a teal that reads on light and dark palettes
 
 
 class _Load(QRunnable):
@@ -132,7 +132,7 @@ class WaveformDelegate(QStyledItemDelegate):
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         if selected:
             painter.fillRect(option.rect, option.palette.highlight())
-        color = option.palette.highlightedText().color() if selected else WAVE_COLOR
+        color = option.palette.highlightedText().color() if selected else wave_colour(option.palette)
         path = index.data(self.path_role)
         peaks = self.store.get(path) if path else None
         rect = QRectF(option.rect).adjusted(2, 2, -2, -2)

@@ -13,7 +13,8 @@ from PySide6.QtWidgets import QApplication, QSizePolicy, QWidget
 from soundsearch.audio.peaks import Peaks
 from soundsearch.audio.region import write_region
 from soundsearch.gui.results_model import file_mime
-from soundsearch.gui.thumbnails import WAVE_COLOR, paint_peaks
+from soundsearch.gui.theme import playhead_colour, wave_colour
+from soundsearch.gui.thumbnails import paint_peaks
 
 log = logging.getLogger(__name__)
 
@@ -151,10 +152,10 @@ class WaveformView(QWidget):
             sel.setAlpha(90)
             p.fillRect(QRectF(x1, 0, max(1.0, x2 - x1), rect.height()), sel)
         if self.path is not None:
-            paint_peaks(p, rect.adjusted(0, 6, 0, -6), self.peaks, WAVE_COLOR)
+            paint_peaks(p, rect.adjusted(0, 6, 0, -6), self.peaks, wave_colour(pal))
         if self.position is not None and self.duration:
             x = self._seconds_to_x(self.position)
-            p.setPen(QPen(QColor(220, 50, 47), 2))
+            p.setPen(QPen(playhead_colour(pal), 2))
             p.drawLine(QPointF(x, 0), QPointF(x, rect.height()))
         p.setPen(pal.placeholderText().color())
         if self.message:
