@@ -11,8 +11,8 @@ says what it is, and the box keeps only the filters that still apply.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QStringListModel, Qt, QTimer, Signal
-from PySide6.QtWidgets import QCompleter, QHBoxLayout, QLabel, QLineEdit, QMenu, QToolButton, QWidget
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QMenu, QToolButton, QWidget
 
 DEBOUNCE_MS = 250  # long enough to skip mid-word queries, short enough to feel live
 HISTORY_SIZE = 20
@@ -32,15 +32,12 @@ class SearchBox(QWidget):
             "Describe a sound, e.g. heavy wooden door slam, reverberant   (-word excludes, +word requires)")
         self.history: list[str] = list(history or [])[:HISTORY_SIZE]
         self.saved: list[str] = list(dict.fromkeys(saved or []))  # kept until removed, beside the history
-        self._completion = QStringListModel(self)
-        self._update_completion()
-        # Not edit.setCompleter(): that completes on every keystroke. This one opens when asked.
-        completer = self.completer = QCompleter(self._completion, self)
-        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
-        completer.setFilterMode(Qt.MatchFlag.MatchContains)
-        completer.setWidget(self.edit)
-        completer.activated[str].connect(lambda text: self.set_text(text, search=True))
+        # Not a QCompleter: set on the line edit it completes on every keystroke, and as a popup
+        # its Return went to the line edit before the pick (the typed text was searched). A menu
+        # opened on request, picked with ↑/↓ and Enter, does only what is chosen.
+        self.completions = QMenu(self)
+        self.completions.setObjectName("completions")
+        self.completions.triggered.connect(lambda action: self.set_text(action.text(), search=True))
         self.context = QLabel(self)
         self.context.setObjectName("search-context")
         self.context.hide()
@@ -77,14 +74,23 @@ class SearchBox(QWidget):
         self.context.setText(what)
         self.context.setVisible(bool(what))
 
+    def matches(self) -> list[str]:
+        """Saved, then recent searches that contain what is typed (all of them when none does)."""
+        every = self.saved + [h for h in self.history if h not in self.saved]
+        typed = self.text().lower()
+        return [t for t in every if typed in t.lower()] or every
+
     def complete(self) -> None:
-        """Open the list of past searches matching what is typed (Ctrl+Space, Alt+↓)."""
-        if not self.history:
+        """Open the list of saved and past searches matching what is typed (Ctrl+Space, Alt+↓);
+        Enter on a highlighted one searches it, Esc closes the list and keeps the typed text."""
+        menu = self.completions
+        menu.clear()
+        for text in self.matches()[:HISTORY_SIZE]:
+            menu.addAction(text)
+        if menu.isEmpty():
             return
-        self.completer.setCompletionPrefix(self.text())
-        if self.completer.completionCount() == 0:
-            self.completer.setCompletionPrefix("")
-        self.completer.complete()
+        menu.setActiveAction(menu.actions()[0])
+        menu.popup(self.edit.mapToGlobal(self.edit.rect().bottomLeft()))
 
     def set_text(self, text: str, search: bool = False) -> None:
         self.edit.setText(text)
@@ -104,22 +110,16 @@ class SearchBox(QWidget):
         if not text:
             return
         self.history = [text] + [h for h in self.history if h != text][: HISTORY_SIZE - 1]
-        self._update_completion()
 
     def save_search(self, text: str | None = None) -> None:
         """Keep ``text`` (default: what is typed) among the saved searches."""
         text = (self.text() if text is None else text).strip()
         if text and text not in self.saved:
             self.saved.append(text)
-            self._update_completion()
 
     def forget_saved(self, text: str) -> None:
         if text in self.saved:
             self.saved.remove(text)
-            self._update_completion()
-
-    def _update_completion(self) -> None:
-        self._completion.setStringList(self.saved + [h for h in self.history if h not in self.saved])
 
     def _fill_history_menu(self) -> None:
         menu = self.history_menu

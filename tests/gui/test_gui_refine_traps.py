@@ -55,14 +55,14 @@ def test_enter_runs_what_is_typed_and_history_only_when_picked(qtbot, window):
         qtbot.keyClick(box.edit, Qt.Key.Key_Return)
     assert window.search.last.request.text == "door"
     assert "door_metal_creak.wav" in names(window.model.hits)  # 0.6 s: no dur:<0.5 slipped in
-    # Ctrl+Space lists past searches; picking one runs it
+    # Ctrl+Space lists past searches; ↓ and Enter pick one, which runs it
     qtbot.keyClick(box.edit, Qt.Key.Key_Space, Qt.KeyboardModifier.ControlModifier)
-    popup = box.completer.popup()
-    qtbot.waitUntil(popup.isVisible, timeout=2000)
-    shown = [popup.model().index(r, 0).data() for r in range(popup.model().rowCount())]
-    assert "door dur:<0.5" in shown
+    menu = box.completions
+    qtbot.waitUntil(menu.isVisible, timeout=2000)
+    assert [a.text() for a in menu.actions()] == ["door", "door dur:<0.5"]
     with qtbot.waitSignal(window.search.resultsReady, timeout=5000):
-        box.completer.activated[str].emit("door dur:<0.5")
+        qtbot.keyClick(menu, Qt.Key.Key_Down)
+        qtbot.keyClick(menu, Qt.Key.Key_Return)
     assert window.search.last.request.text == "door dur:<0.5"
     assert all(h.record.duration < 0.5 for h in window.model.hits)
     assert names(window.model.hits)[0] == "door_wood_slam.wav"
