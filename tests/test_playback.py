@@ -197,3 +197,31 @@ def test_to_channels_resamples_and_maps_channels():
     surround = np.ones((100, 6), np.float32)
     assert to_channels(surround, 44100, 44100, 2).shape == (100, 2)
     assert to_channels(np.ones((100, 2), np.float32), 44100, 44100, 1).shape == (100, 1)
+
+
+def test_varispeed_on_a_long_sound_starts_with_its_head_and_swaps_in_the_whole(tmp_path):
+    """A long sound is not resampled whole before it is heard: its next seconds are, the rest
+    follows on a thread, and the swap keeps the point of the sound being played."""
+    path = tmp_path / "long.wav"
+    t = np.arange(30 * RATE) / RATE
+    sf.write(str(path), (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), RATE)
+    player = Player(backend="null")
+    try:
+        player.load(path)
+        player.set_varispeed(semitones=12)
+        player.play(path, start=10.0)
+        assert player._base > 0, "the whole sound was resampled before the first sample"
+        assert abs(player.position - 10.0) < 0.05 and abs(player.duration - 30.0) < 1e-3
+        deadline = time.monotonic() + 10
+        while player._base and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert player._base == 0 and len(player._buf) == pytest.approx(15 * RATE, abs=2)
+        heard = player.position
+        assert 10.0 < heard < 12.0  # it went on from where it was, at twice the speed
+        assert player._end == len(player._buf)  # to the sound's end, not the head's
+        player.set_varispeed(semitones=0, reverse=True)  # now backwards from the same point
+        assert abs(player.position - heard) < 0.1 and player.reverse
+        time.sleep(0.2)
+        assert player.position < heard
+    finally:
+        player.close()

@@ -25,6 +25,7 @@ from soundsearch.audio.varispeed import clamp, speed_ratio, transform
 
 log = logging.getLogger(__name__)
 
+QUICK_SECONDS = 4.0  # varispeed: resampled before the first sample is heard; the rest follows
 BLOCKSIZE = 256  # frames per callback: ~6 ms at 44.1 kHz keeps the start latency low
 
 
@@ -77,7 +78,13 @@ class Player:
         self._reverse = False
         self._ratio = 1.0  # speed of the buffer being played (its frames are original / ratio)
         self._reversed_buf = False
-        self._varied: dict[tuple, np.ndarray] = {}  # (id of the source buffer, semitones, reverse) → buffer
+        self._varied: dict[tuple, np.ndarray] = {}  # (source, length, rate, semitones, reverse) → buffer
+        self._base = 0  # oriented source frame at frame 0 of the buffer (a head of a long sound)
+        self._sound_frames = 0  # the sound's own length at the stream rate
+        self._to_the_end = True  # playing to the sound's end (not a region's)
+        self._src_bounds: tuple[float, float] = (0.0, 0.0)  # what plays, in oriented source frames
+        self._resampling: set = set()  # keys whose whole buffer a thread is making
+        self._generation = 0  # counts play() calls: a late whole buffer only replaces its own head
         self.level = 0.0  # peak of the last block sent to the device (0..1), for a level meter
         self.frames_played = 0  # frames of sound (not silence) sent since the last play()
         self.started_at: float | None = None  # monotonic time of play()
@@ -161,7 +168,8 @@ class Player:
              loop: bool | None = None, volume: float | None = None, sample_rate: int | None = None) -> None:
         """Play ``source`` (a path, or an array with ``sample_rate``) from ``start`` to ``end`` seconds.
 
-        With ``loop`` the region [start, end) repeats until :meth:`stop`.
+        With ``loop`` the region [start, end) repeats until :meth:`stop`. In reverse (see
+        :meth:`set_varispeed`) the region plays from its end back to its start.
         """
         self.started_at = time.monotonic()
         stream = self._ensure_stream()
@@ -174,19 +182,26 @@ class Player:
         else:
             path = Path(source)
             buf = self.cache.get(path, sr, ch)
-        original = len(buf) / sr
+        sound_frames = len(buf)
+        original = sound_frames / sr
         semitones, reverse = self._semitones, self._reverse
-        buf = self._varied_buffer(buf, sr, semitones, reverse, path)
         ratio = speed_ratio(semitones)
-        n = len(buf)
         # start/end are in the sound's own time; the buffer may be reversed and sped up or down
         lo, hi = (original - end if end is not None else 0.0, original - start) if reverse else (start, end)
-        a = min(max(0, int(round(lo * sr / ratio))), n)
-        b = n if hi is None else min(max(a, int(round(hi * sr / ratio))), n)
+        src_a = min(max(0, int(round(lo * sr))), sound_frames)
+        varied, base, whole = self._varied_buffer(buf, sr, semitones, reverse, path, src_a)
+        n = len(varied)
+        a = min(max(0, int(round((src_a - base) / ratio))), n)
+        b = n if hi is None else min(max(a, int(round((hi * sr - base) / ratio))), n)
         with self._lock:
-            self._buf, self._source = buf, path
+            self._generation += 1
+            generation = self._generation
+            self._buf, self._source = varied, path
             self._start, self._end, self._pos = a, b, a
             self._ratio, self._reversed_buf = ratio, reverse
+            self._base, self._sound_frames = base, sound_frames
+            self._to_the_end = hi is None or hi * sr >= sound_frames
+            self._src_bounds = (src_a, sound_frames if hi is None else min(hi * sr, sound_frames))
             if loop is not None:
                 self._loop = bool(loop)
             if volume is not None:
@@ -195,21 +210,64 @@ class Player:
             self.frames_played = 0
             self._paused = False
             self._playing = b > a
+        if whole is not None and whole[0] not in self._resampling:
+            # the head plays now; the whole sound is resampled behind it (once per sound and speed)
+            self._resampling.add(whole[0])
+            threading.Thread(target=self._finish_varied, args=(whole, generation), daemon=True,
+                             name="varispeed").start()
 
     def _varied_buffer(self, buf: np.ndarray, sr: int, semitones: float, reverse: bool,
-                       path: Path | None) -> np.ndarray:
+                       path: Path | None, src_start: int) -> tuple[np.ndarray, int, tuple | None]:
+        """(buffer to play, the oriented source frame at its frame 0, work left or None).
+
+        A long sound is not resampled whole before it is heard: the QUICK_SECONDS from the start
+        point are (a few ms), and :meth:`_finish_varied` swaps the whole in when it is ready."""
         if semitones == 0.0 and not reverse:
-            return buf
-        if path is None:
-            return transform(buf, sr, semitones, reverse)
-        key = (str(path), len(buf), sr, semitones, reverse)
-        found = self._varied.get(key)
-        if found is None:
-            found = transform(buf, sr, semitones, reverse)
-            if len(self._varied) >= 4:  # a few: the sound being varied and its neighbours
-                self._varied.pop(next(iter(self._varied)))
-            self._varied[key] = found
-        return found
+            return buf, 0, None
+        # an array played directly is not cached: its id could be another array's later
+        key = (str(path), len(buf), sr, semitones, reverse) if path is not None else None
+        found = self._varied.get(key) if key is not None else None
+        if found is not None:
+            return found, 0, None
+        if len(buf) <= QUICK_SECONDS * sr:
+            return self._remember(key, transform(buf, sr, semitones, reverse)), 0, None
+        oriented = buf[::-1] if reverse else buf
+        head = transform(oriented[src_start:src_start + int(QUICK_SECONDS * sr)], sr, semitones)
+        return head, src_start, (key, buf, sr, semitones, reverse)
+
+    def _remember(self, key: tuple | None, varied: np.ndarray) -> np.ndarray:
+        if key is None:
+            return varied
+        self._varied[key] = varied
+        # a few: the sound being varied and its neighbours, and not more than the audio cache's quarter
+        while len(self._varied) > 1 and (len(self._varied) > 4 or sum(
+                v.nbytes for v in self._varied.values()) > self.cache.max_bytes // 4):
+            self._varied.pop(next(iter(self._varied)))
+        return varied
+
+    def _finish_varied(self, work: tuple, generation: int) -> None:
+        key, buf, sr, semitones, reverse = work
+        try:
+            whole = transform(buf, sr, semitones, reverse)
+        except Exception as exc:  # the head keeps playing; log, do not raise on a thread
+            log.warning("varispeed: %s", exc)
+            return
+        finally:
+            self._resampling.discard(key)
+        self._remember(key, whole)
+        with self._lock:
+            if self._generation != generation:
+                return  # another sound (or speed) since: the cache keeps it for next time
+            shift, ratio, n = self._base, self._ratio, len(whole)
+
+            def moved(frame: int) -> int:  # same point of the sound in the whole buffer
+                return min(max(0, int(round((shift + frame * ratio) / ratio))), n)
+
+            src_start, src_end = self._src_bounds
+            self._pos = moved(self._pos)
+            self._start = min(max(0, int(round(src_start / ratio))), n)
+            self._end = n if self._to_the_end else min(max(self._start, int(round(src_end / ratio))), n)
+            self._buf, self._base = whole, 0
 
     # -- varispeed and reverse -------------------------------------------------------------------
     @property
@@ -232,17 +290,23 @@ class Player:
         self._semitones, self._reverse = new_st, new_rev
         if playing and source is not None and buf is not None:
             full = self.duration
-            start = lo if where >= hi - 1e-3 else where
-            self.play(source, start=start, end=None if hi >= full - 1e-6 else hi)
-            if (lo, hi) != (0.0, full):  # a looped region keeps its bounds after the change
+            if new_rev:  # backwards from here: the part [lo, where] played from its end
+                at_end = where <= lo + 1e-3
+                self.play(source, start=lo, end=hi if at_end else where)
+            else:
+                start = lo if where >= hi - 1e-3 else where
+                self.play(source, start=start, end=None if hi >= full - 1e-6 else hi)
+            if (lo, hi) != (0.0, full) or new_rev:  # a looped region keeps its bounds
                 self._restrict(lo, hi)
 
     def _restrict(self, lo: float, hi: float) -> None:
         sr, n = float(self._ensure_stream().samplerate), len(self._buf)
         a, b = (self.duration - hi, self.duration - lo) if self._reversed_buf else (lo, hi)
         with self._lock:
-            self._start = min(max(0, int(round(a * sr / self._ratio))), n)
-            self._end = min(max(self._start, int(round(b * sr / self._ratio))), n)
+            self._start = min(max(0, int(round((a * sr - self._base) / self._ratio))), n)
+            self._end = min(max(self._start, int(round((b * sr - self._base) / self._ratio))), n)
+            self._to_the_end = False
+            self._src_bounds = (a * sr, b * sr)
 
     @property
     def bounds(self) -> tuple[float, float]:
@@ -255,7 +319,7 @@ class Player:
 
     def _to_sound(self, frame: float) -> float:
         """A buffer frame → seconds of the sound itself (undoing the speed and the reversal)."""
-        seconds = frame / float(self._stream.samplerate) * self._ratio
+        seconds = (self._base + frame * self._ratio) / float(self._stream.samplerate)
         return self.duration - seconds if self._reversed_buf else seconds
 
     def stop(self) -> None:
@@ -306,7 +370,7 @@ class Player:
     def duration(self) -> float:
         """Length of the current sound itself, in seconds (whatever the speed)."""
         buf, stream = self._buf, self._stream
-        return 0.0 if buf is None or stream is None else len(buf) / float(stream.samplerate) * self._ratio
+        return 0.0 if buf is None or stream is None else self._sound_frames / float(stream.samplerate)
 
     @property
     def volume(self) -> float:

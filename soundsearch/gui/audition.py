@@ -130,9 +130,14 @@ class Audition(QObject):
         end = None
         if region is not None:
             a, b = region
-            if start <= a or start >= b:
-                start = a
-            end = b
+            if self.player.reverse:  # backwards: from the clicked point (or the region's end) down to a
+                start, end = a, (start if a < start < b else b)
+            else:
+                if start <= a or start >= b:
+                    start = a
+                end = b
+        elif self.player.reverse and start > 0:  # a click at s plays [0, s] backwards from s
+            start, end = 0.0, start
         try:
             self.player.play(path, start=start, end=end, loop=self.loop)
         except Exception as exc:  # an undecodable file: say so, keep going
