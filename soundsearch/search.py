@@ -142,6 +142,9 @@ class SearchEngine:
         self.lib = self._open_indexes()
         self._table: LibraryTable | None = None
         self._caught_up = 0.0
+        # file id → ids of the same sound in other files (re-encoded, resampled …), from
+        # library.duplicates.near_groups; identical files come from the table (content hash)
+        self.near_copies: dict[int, tuple[int, ...]] = {}
         self.catch_up(CATCH_UP_WINDOW_S)
 
     @property
@@ -331,8 +334,8 @@ class SearchEngine:
         """The library itself, no query: the first ``k`` files passing ``filters`` in ``sort`` order
         (embedded or not), and how many pass in all. With ``collapse`` identical files count once."""
         ids = self.table.ids if filters is None or not filters.active else self.table.allowed(filters)
-        if collapse and self.table.copies:
-            lead = {i: min(g) for i, g in self.table.copies.items()}
+        if collapse and (self.table.copies or self.near_copies):
+            lead = {i: min(self.copies_group(i)) for i in set(self.table.copies) | set(self.near_copies)}
             ids = np.array([i for i in ids.tolist() if lead.get(i, i) == i], np.int64)
         total = len(ids)
         ids = self.table.ordered(ids, sort, descending)[:k]
@@ -343,9 +346,9 @@ class SearchEngine:
     def collapse_copies(self, hits: list[Hit]) -> list[Hit]:
         """One row per content: the best-ranked file of each set of identical files stays, with the
         paths of the others in ``copies`` (a library bought twice is one sound, not 17 rain.ogg)."""
-        copies, seen, out = self.table.copies, set(), []
+        seen, out = set(), []
         for hit in hits:
-            group = copies.get(hit.file_id)
+            group = self.copies_group(hit.file_id)
             if group is None:
                 out.append(hit)
                 continue
@@ -356,9 +359,20 @@ class SearchEngine:
             out.append(dataclasses.replace(hit, copies=tuple(sorted(others))))
         return out
 
+    def copies_group(self, file_id: int) -> tuple[int, ...] | None:
+        """Every id of ``file_id``'s sound (sorted; identical files and near copies), or None."""
+        exact = self.table.copies.get(file_id)
+        near = self.near_copies.get(file_id)
+        if exact is None and near is None:
+            return None
+        ids = set(exact or ()) | set(near or ())
+        for i in list(ids):  # an identical copy of a near copy belongs too
+            ids.update(self.table.copies.get(i, ()))
+        return tuple(sorted(ids))
+
     def copies_of(self, file_id: int) -> list[Hit]:
         """Every file with the same content as ``file_id`` (itself first), as score-less hits."""
-        group = self.table.copies.get(int(file_id), (int(file_id),))
+        group = self.copies_group(int(file_id)) or (int(file_id),)
         order = [int(file_id)] + [i for i in group if i != int(file_id)]
         records = {r.id: r for r in self.catalog.get_many(order)}
         return [Hit(i, records[i].path, 0.0, records[i], []) for i in order if i in records]

@@ -68,6 +68,9 @@ class WindowActions:
 
     def _job_finished(self, kind: str, result) -> None:
         if kind == "update":
+            duplicates = getattr(result, "duplicates", None)
+            if duplicates is not None:
+                self.core.submit(self.backend.set_near_copies, duplicates, name="near duplicates")
             self.refresh_engine()
             index = getattr(result, "index", None)
             if index is not None:

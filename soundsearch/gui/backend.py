@@ -58,6 +58,7 @@ class HitPage(list):
 class UpdateResult:
     scan: Any = None  # ScanResult
     index: Any = None  # IndexResult, None when there was no model to index with
+    duplicates: Any = None  # near-duplicate groups (library.duplicates), None when not looked for
 
 
 class Backend:
@@ -67,10 +68,12 @@ class Backend:
         self.settings = settings or Settings()
         self.catalog_path = Path(catalog_path) if catalog_path else paths.catalog_path()
         self.index_dir = Path(index_dir) if index_dir else paths.index_dir()
+        self.fingerprint_dir = paths.cache_dir() / "fingerprints"
         self.model_loader = model_loader
         self.model: Any = None
         self._engine: SearchEngine | None = None
         self._catalog: Catalog | None = None
+        self.near_copies: dict[int, tuple[int, ...]] = {}
 
     # -- on the serial core thread -------------------------------------------------------------
     @property
@@ -116,6 +119,13 @@ class Backend:
                 folder = os.path.dirname(folder)
         return counts
 
+    def set_near_copies(self, groups) -> None:
+        """Near-duplicate groups found by the last update (hidden like identical files)."""
+        self.near_copies = {c.file_id: tuple(sorted(x.file_id for x in g.copies))
+                            for g in groups or () if g.reason == "same sound" for c in g.copies}
+        if self._engine is not None:
+            self._engine.near_copies = self.near_copies
+
     def set_model(self, model: Any) -> None:
         self.model = model
         self._engine = None  # built on the next search, on the core thread
@@ -124,6 +134,7 @@ class Backend:
     def engine(self) -> SearchEngine | None:
         if self._engine is None and self.model is not None:
             self._engine = SearchEngine(self.catalog, self.model, self.settings, self.index_dir)
+            self._engine.near_copies = self.near_copies
         return self._engine
 
     def refresh(self) -> int:
@@ -196,4 +207,9 @@ class Backend:
             if index and self.model is not None:
                 result.index = yield from index_job(catalog, self.model, self.settings, cancel,
                                                     index_dir=self.index_dir)
+            if self.settings.hide_duplicates:
+                from soundsearch.library.duplicates import near_groups
+
+                # fingerprints are cached by content: after the first run this reads, not decodes
+                result.duplicates = yield from near_groups(catalog, self.fingerprint_dir, cancel)
         return result

@@ -15,6 +15,7 @@ STAGE_NAMES = {
     "index": "Indexing sounds",
     "embed": "Listening to sounds",
     "model": "Loading the model",
+    "duplicates": "Listening for duplicates",
 }
 
 

@@ -49,3 +49,35 @@ def test_identical_copies_collapse_into_one_row_and_c_lists_them(qtbot, make_bac
     assert window.settings.hide_duplicates is False
     hits = search(qtbot, window, "rain")
     assert names(hits).count("rain_heavy_roof.wav") == 4
+
+
+def test_the_same_sound_resampled_and_quieter_is_hidden_too(qtbot, make_backend, make_window,
+                                                            sound_library, tiny_model):
+    import numpy as np
+    import soundfile as sf
+    import soxr
+
+    from soundsearch import paths
+    from soundsearch.jobs import CancelToken, run
+    from soundsearch.library.catalog import Catalog
+
+    x, sr = sf.read(str(sound_library / "Ambience" / "rain_heavy_roof.wav"), dtype="float32")
+    delivered = sound_library / "Delivered" / "rain_heavy_roof_48k.wav"
+    delivered.parent.mkdir()
+    sf.write(str(delivered), (0.5 * soxr.resample(x, sr, 48000)).astype(np.float32), 48000, subtype="PCM_24")
+    with Catalog(paths.catalog_path()) as cat:
+        cat.add_root(sound_library)
+    backend = make_backend()
+    backend.model = tiny_model
+    result = run(backend.update_job(CancelToken()))
+    near = [g for g in result.duplicates if g.reason == "same sound"]
+    assert [sorted(c.path.name for c in g.copies) for g in near] == [
+        ["rain_heavy_roof.wav", "rain_heavy_roof_48k.wav"]]
+    backend.set_near_copies(result.duplicates)
+    window = make_window(backend)
+    hits = search(qtbot, window, "rain")
+    rains = [h for h in hits if h.path.name.startswith("rain_heavy_roof")]
+    assert len(rains) == 1 and len(rains[0].copies) == 1
+    window.filters.hide_duplicates.setChecked(False)
+    hits = search(qtbot, window, "rain")
+    assert len([h for h in hits if h.path.name.startswith("rain_heavy_roof")]) == 2
