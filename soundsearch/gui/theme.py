@@ -34,6 +34,15 @@ def dark_palette() -> QPalette:
     return pal
 
 
+# Fusion outlines an unchecked box a shade darker than the window: invisible on a dark one.
+DARK_CHECKS = """
+QCheckBox::indicator { width: 12px; height: 12px; border: 1px solid #8c8f94; border-radius: 2px;
+                       background: #1e1f22; }
+QCheckBox::indicator:checked { background: #2f6fb5; border-color: #6cb4ff; }
+QCheckBox::indicator:disabled { border-color: #4a4d52; }
+"""
+
+
 def wants_dark(theme: str, app: QGuiApplication | None = None) -> bool:
     app = app or QGuiApplication.instance()
     if theme == "dark":
@@ -61,10 +70,12 @@ def apply_theme(theme: str, app=None) -> bool:
     if dark:
         app.setStyle("Fusion")  # every platform style honours a Fusion palette
         app.setPalette(dark_palette())
+        app.setStyleSheet(DARK_CHECKS)
     else:
         if app.style().name().lower() != _native_style.lower():
             app.setStyle(_native_style)
         app.setPalette(app.style().standardPalette())
+        app.setStyleSheet("")
     app.setProperty("soundsearch_theme", theme)
     if not app.property("soundsearch_follows"):
         app.setProperty("soundsearch_follows", True)
