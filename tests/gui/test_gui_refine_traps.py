@@ -29,11 +29,11 @@ def test_new_query_text_starts_a_new_refine_round(qtbot, window):
     liked = window.view.current_hit().file_id
     with qtbot.waitSignal(window.search.resultsReady, timeout=5000):
         qtbot.keyClick(window.view, Qt.Key.Key_L)
-    assert window.transport.feedback_note.text() == "1 liked"
     # a filter added to the same words narrows the same round: the like stays
     calls = count_calls(window.backend, "search")
     search(qtbot, window, "door dur:<1")
     assert calls[-1][2] == (liked,) and window.model.feedback == {liked: 1}
+    assert window.transport.feedback_note.text() == "1 liked"
     # new words: a new round, and the window says so
     search(qtbot, window, "rain")
     assert calls[-1][2] == () and calls[-1][3] == (), "likes of the old query steered the new one"
