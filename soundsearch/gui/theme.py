@@ -36,6 +36,7 @@ def dark_palette() -> QPalette:
 
 # Fusion outlines an unchecked box a shade darker than the window: invisible on a dark one.
 DARK_CHECKS = """
+QCheckBox { spacing: 5px; margin-right: 6px; }
 QCheckBox::indicator { width: 12px; height: 12px; border: 1px solid #8c8f94; border-radius: 2px;
                        background: #1e1f22; }
 QCheckBox::indicator:checked { background: #2f6fb5; border-color: #6cb4ff; }
