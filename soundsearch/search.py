@@ -169,7 +169,9 @@ class SearchEngine:
             ids = index.ids() if allowed is None else allowed
             ids = ids[~np.isin(ids, list(blocked))][:k]
             return self._hits(ids, np.zeros(len(ids), np.float32), terms)
-        weight = float(self.settings.lexical_weight) if free else 0.0
+        # "audio" searches the sound only: no name words (BM25, exact names) blend in, so an
+        # untagged recording and a well-named one are ranked by what they sound like.
+        weight = float(self.settings.lexical_weight) if free and mode != "audio" else 0.0
         exact = self._exact_matches(free, allowed) if mode != "audio" else np.zeros(0, np.int64)
         exact = exact[~np.isin(exact, list(blocked))]
         fetch = max(k, LEXICAL_POOL) if weight > 0 else k

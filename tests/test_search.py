@@ -68,6 +68,21 @@ def test_modes_search_their_own_space(engine, mode):
         engine.search("x", mode="telepathy")
 
 
+def test_audio_mode_ranks_by_the_sound_only(engine):
+    """With the default lexical blend on, "audio" must not let name words in: the query that is a
+    file's own name ranks exactly as the audio-vector oracle does, not that file first."""
+    catalog, model = engine.catalog, engine.model
+    ids, audio, _, _ = catalog.load_embeddings(model.model_id)
+    assert engine.settings.lexical_weight > 0
+    for text in ("glass_clink.flac", "door wood slam", "dog bark loud"):
+        q = model.embed_query([text])
+        want = exact_knn(ids, audio, q, len(ids))[0][0].tolist()
+        got = [h.file_id for h in engine.search(text, k=len(ids), mode="audio")]
+        assert got == want
+    hybrid = [h.path.name for h in engine.search("glass_clink.flac", k=3)]
+    assert hybrid[0] == "glass_clink.flac"  # the other modes still put a typed name first
+
+
 def test_filters(engine):
     def only(filters, text="sound"):
         return set(names(engine.search(text, k=20, filters=filters)))
