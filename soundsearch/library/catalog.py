@@ -21,6 +21,7 @@ from pathlib import Path
 from soundsearch.audio.probe import AudioInfo
 from soundsearch.library.catalog_stats import catalog_stats
 from soundsearch.library.metadata import Metadata
+from soundsearch.library.predicted import PredictedTagStore
 from soundsearch.library.schema import CatalogError, migrate
 from soundsearch.library.vectors import EmbeddingRow, EmbeddingStore
 
@@ -95,7 +96,7 @@ class FileRecord:
                    subtype or "", note or "", json.loads(user))
 
 
-class Catalog(EmbeddingStore):
+class Catalog(EmbeddingStore, PredictedTagStore):
     def __init__(self, path: str | Path, timeout: float = 30.0) -> None:
         self.path = path
         if str(path) != ":memory:":

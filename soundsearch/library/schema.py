@@ -85,7 +85,29 @@ def _v1(db: sqlite3.Connection) -> None:
             db.execute(statement)
 
 
-MIGRATIONS: list[Migration] = [_v1]
+def _v2_predicted_tags(db: sqlite3.Connection) -> None:
+    """Tags predicted from the audio by a label-bearing model (kept apart from the file's own
+    metadata: they never enter ``files.metadata`` or ``meta_text``)."""
+    db.execute("""
+        CREATE TABLE predicted_scores (
+            file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+            source TEXT NOT NULL,        -- the tagger, e.g. 'aisfx-ucsMixed'
+            scores BLOB NOT NULL,        -- float16 class probabilities in the tagger's class order
+            content_hash TEXT,           -- the content they were computed from
+            PRIMARY KEY (file_id, source)
+        )""")
+    db.execute("""
+        CREATE TABLE predicted_tags (
+            file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+            source TEXT NOT NULL,
+            tag TEXT NOT NULL,           -- a vocabulary word, lowercase ('footsteps', 'doors')
+            score REAL NOT NULL,         -- the tagger's confidence, 0..1
+            PRIMARY KEY (file_id, source, tag)
+        )""")
+    db.execute("CREATE INDEX predicted_tags_tag ON predicted_tags(tag)")
+
+
+MIGRATIONS: list[Migration] = [_v1, _v2_predicted_tags]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

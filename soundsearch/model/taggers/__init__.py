@@ -1,0 +1,1 @@
+"""Label-bearing audio models: predicted tags for sounds that carry no words of their own."""
