@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from soundsearch.index.exact import exact_knn
 from soundsearch.model.encoders import aisfx
 from soundsearch.model.errors import ModelError
 from soundsearch.model.taggers import aisfx_heads
@@ -91,3 +92,76 @@ def test_weak_categories_take_the_nearest_row_above_the_threshold():
     caps = np.array([[0.9, 0.1, 0], [0.1, 0.2, 0.97], [0.5, 0.5, 0.5]], np.float32)
     caps /= np.linalg.norm(caps, axis=1, keepdims=True)
     assert weak_categories(caps, rows, ["DOORS", "GLASS", "RAIN"], 0.8) == ["DOORS", "RAIN", None]
+
+
+# --- predicted tags through the index job, the catalog, filters and the search engine -------------
+pytest_plugins = ["search_fixtures"]  # fixtures: catalog, library, tiny_model, indexed
+
+
+def _direct_predictions(model, record):
+    """What the model's tagger hears in a file, computed here without the index job."""
+    from soundsearch.index.pipeline import decode_one
+
+    decoded = decode_one(record, model.sample_rate, 30.0)
+    preds = [[]]
+    model.embed_audio([decoded.wave], predictions=preds)
+    return preds[0]
+
+
+def test_index_job_stores_predicted_tags_apart_from_the_files_metadata(indexed):
+    catalog, model, _ = indexed
+    tagger = model.taggers[0]
+    seen = 0
+    for rec in catalog.iter_files():
+        want = _direct_predictions(model, rec)[0]
+        got = catalog.predicted_tags(rec.id)
+        assert [(t, round(s, 3)) for _, t, s in got] == [(t, round(s, 3)) for t, s in want.tags]
+        assert all(src == tagger.source for src, _, _ in got)
+        ids, scores = catalog.load_predicted_scores(tagger.source)
+        assert np.allclose(scores[list(ids).index(rec.id)], want.scores, atol=2e-3)  # float16
+        words = rec.metadata.text.lower().split()
+        assert not any(t in words for _, t, _ in got if t not in ("bright", "dark"))  # never merged in
+        assert "predicted" not in rec.metadata.to_json()
+        seen += bool(got)
+    assert seen >= 5  # most files get at least one tag above the threshold
+
+
+def test_tag_filter_matches_predicted_and_own_keywords(indexed):
+    from soundsearch.search import SearchEngine, parse_query
+    from soundsearch.settings import Settings
+
+    catalog, model, _ = indexed
+    engine = SearchEngine(catalog, model, Settings())
+    assert parse_query("rumble tag:dark tag:noisy")[1].tags == ("dark", "noisy")
+    for tag in model.taggers[0].vocab.tags:
+        floor = engine.settings.tag_min_score
+        want = {r.id for r in catalog.iter_files()
+                if any(t == tag and s >= floor for _, t, s in catalog.predicted_tags(r.id))}
+        got = {h.file_id for h in engine.search(f"tag:{tag}", k=100)}
+        assert got == want
+        if want:  # a hit carries its predicted tags for the detail pane
+            hit = engine.search(f"sound tag:{tag}", k=1)[0]
+            assert any(t == tag for _, t, _ in hit.record.predicted)
+    assert {h.file_id for h in engine.search("tag:nosuchtag", k=100)} == set()
+
+
+def test_bridge_lifts_the_sounds_tagged_with_the_querys_word(indexed):
+    """A query that is a tag's word, with a strong bridge: the file most confidently tagged with
+    it ranks first in audio mode; with the bridge off the ranking is the audio cosine's."""
+    from soundsearch.search import SearchEngine
+    from soundsearch.settings import Settings
+
+    catalog, model, _ = indexed
+    tagger = model.taggers[0]
+    ids, probs = catalog.load_predicted_scores(tagger.source)
+    tags = tagger.vocab.tag_scores(probs)
+    weights, gate = model.tag_bridge("dark")[tagger.source]
+    assert gate > 0.5 and tagger.vocab.tags[int(np.argmax(weights))] == "dark"
+    best = int(ids[np.argmax(tags @ weights)])
+    strong = SearchEngine(catalog, model, Settings(bridge_weight=1e4))  # random-init: tiny tag gaps
+    assert strong.search("dark", k=3, mode="audio")[0].file_id == best
+    off = SearchEngine(catalog, model, Settings(bridge_weight=0.0))
+    e_ids, audio, _, _ = catalog.load_embeddings(model.model_id)
+    oracle = exact_knn(e_ids, audio, model.embed_query(["dark"]), len(e_ids))[0][0].tolist()
+    assert [h.file_id for h in off.search("dark", k=len(e_ids), mode="audio")] == oracle
+    assert model.tag_bridge("") == {}

@@ -70,6 +70,9 @@ class FileRecord:
     subtype: str = ""
     note: str = ""  # usable, but worth knowing (truncated, wrong extension …)
     user: dict = field(default_factory=dict)
+    # (source, tag, confidence) heard in the audio by a tagger; filled for search hits, kept apart
+    # from ``metadata`` (the file's own words)
+    predicted: list = field(default_factory=list)
 
     @property
     def name(self) -> str:
