@@ -165,3 +165,18 @@ def test_bridge_lifts_the_sounds_tagged_with_the_querys_word(indexed):
     oracle = exact_knn(e_ids, audio, model.embed_query(["dark"]), len(e_ids))[0][0].tolist()
     assert [h.file_id for h in off.search("dark", k=len(e_ids), mode="audio")] == oracle
     assert model.tag_bridge("") == {}
+
+
+def test_info_shows_predicted_tags_apart_from_metadata(indexed):
+    from soundsearch.commands.library_info import file_info, format_info
+
+    catalog, _, _ = indexed
+    rec = next(r for r in catalog.iter_files() if catalog.predicted_tags(r.id))
+    info = file_info(catalog, rec.path)
+    tags = [(p["tag"], p["confidence"]) for p in info["predicted_tags"]]
+    assert tags == [(t, round(c, 3)) for _, t, c in catalog.predicted_tags(rec.id)]
+    own = {f["value"] for f in info["metadata"]["fields"]}
+    assert all(p["tag"] not in own for p in info["predicted_tags"])
+    text = format_info(info)
+    line = next(x for x in text.splitlines() if x.startswith("predicted from the audio"))
+    assert tags[0][0] in line and "tiny-tagger" in line
