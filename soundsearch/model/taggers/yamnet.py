@@ -117,8 +117,8 @@ class LogMel:
     def patches(self, wave_16k: np.ndarray) -> np.ndarray:
         """``[P, 1, 96, 64]`` float32 log-mel patches of one clip."""
         x = torch.from_numpy(np.ascontiguousarray(wave_16k, np.float32))
-        if len(x) < WIN:
-            x = torch.nn.functional.pad(x, (0, WIN - len(x)))
+        if len(x) < N_FFT:  # torch.stft frames N_FFT samples (the 400-sample window centred in it)
+            x = torch.nn.functional.pad(x, (0, N_FFT - len(x)))
         spec = torch.stft(x, N_FFT, HOP, WIN, self.window, center=False, return_complex=True).abs()
         mel = torch.log(self.fb @ spec + 1e-6).T  # [frames, 64]
         if mel.shape[0] < PATCH:
