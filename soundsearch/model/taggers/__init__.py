@@ -64,8 +64,8 @@ def aisfx_tagger() -> Tagger:
 def default_taggers(audio_encoder_name: str) -> list[Tagger]:
     """The taggers that read ``audio_encoder_name``'s sequence; none when they cannot be loaded
     (the app then works as before, without predicted tags)."""
-    if audio_encoder_name != "aisfx":
-        return []
+    if audio_encoder_name != "aisfx" or not vocabulary_path(AISFX_SOURCE).is_file():
+        return []  # no vocabulary shipped for the aisfx head (see vocabulary.py): no tags from it
     try:
         return [aisfx_tagger()]
     except (ModelError, OSError, ValueError, KeyError) as exc:
