@@ -17,6 +17,7 @@ from soundsearch.library.scanner import scan
 from soundsearch.library.user_edits import BatchOp, EditError, plan_batch
 
 DOOR = "Doors/door_wood_slam_01.wav"
+CREAK, CREAK_UCS = "Doors/Metal/door_metal_creak.aiff", "Doors/Metal/DOORMetl_Rusty Gate Creak Slow_JD_Home.aiff"
 
 
 @pytest.fixture
@@ -62,7 +63,8 @@ def test_edit_replaces_file_fields_and_reaches_the_search_text(catalog, library)
 def test_batch_set_append_replace_then_undo_and_redo(catalog, library):
     records = list(scanned(catalog, library).values())
     ten = records[:8]
-    ops = [BatchOp("set", "description", "field recording by the river"), BatchOp("append", "keywords", "water, take")]
+    ops = [BatchOp("set", "description", "field recording by the river"),
+           BatchOp("append", "keywords", "water, take")]
     changes = plan_batch(ten, ops)
     assert set(changes) == {r.id for r in ten}
     catalog.set_edits(changes, "batch")
@@ -119,7 +121,7 @@ def test_edits_survive_rescan_content_change_and_move(catalog, library):
 
 def test_ucs_rename_preview_apply_and_undo(catalog, library):
     records = scanned(catalog, library)
-    door, creak = records[library.path(DOOR)], records[library.path("Doors/Metal/door_metal_creak.aiff")]
+    door, creak = records[library.path(DOOR)], records[library.path(CREAK)]
     bird = records[library.path("Ambience/forest birds.flac")]
     catalog.set_edits({door.id: {"catid": "DOORWood", "fxname": "Heavy Slam"},
                        creak.id: {"catid": "DOORMetl", "description": "rusty gate creak, slow"}})
@@ -133,7 +135,7 @@ def test_ucs_rename_preview_apply_and_undo(catalog, library):
     entry, failures = apply_rename(catalog, plans)
     assert failures == [] and entry.files == 2
     renamed(library, DOOR, "Doors/DOORWood_Heavy Slam_JD_Home.wav")
-    renamed(library, "Doors/Metal/door_metal_creak.aiff", "Doors/Metal/DOORMetl_Rusty Gate Creak Slow_JD_Home.aiff")
+    renamed(library, CREAK, CREAK_UCS)
     library.verify()
     now = catalog.get(door.id)
     assert now.path == library.path("Doors/DOORWood_Heavy Slam_JD_Home.wav")
@@ -142,12 +144,12 @@ def test_ucs_rename_preview_apply_and_undo(catalog, library):
 
     catalog.undo()
     renamed(library, "Doors/DOORWood_Heavy Slam_JD_Home.wav", DOOR)
-    renamed(library, "Doors/Metal/DOORMetl_Rusty Gate Creak Slow_JD_Home.aiff", "Doors/Metal/door_metal_creak.aiff")
+    renamed(library, CREAK_UCS, CREAK)
     library.verify()
     assert catalog.get(door.id).path == library.path(DOOR)
     catalog.redo()
     renamed(library, DOOR, "Doors/DOORWood_Heavy Slam_JD_Home.wav")
-    renamed(library, "Doors/Metal/door_metal_creak.aiff", "Doors/Metal/DOORMetl_Rusty Gate Creak Slow_JD_Home.aiff")
+    renamed(library, CREAK, CREAK_UCS)
 
 
 def test_rename_never_replaces_an_existing_file(catalog, library):

@@ -20,8 +20,8 @@ from pathlib import Path
 
 from soundsearch.audio.probe import AudioInfo
 from soundsearch.library.catalog_stats import catalog_stats
-from soundsearch.library.metadata import Metadata
 from soundsearch.library.edit_log import EditLog
+from soundsearch.library.metadata import Metadata
 from soundsearch.library.schema import CatalogError, migrate
 from soundsearch.library.user_edits import apply_edits, effective_text
 from soundsearch.library.vectors import EmbeddingRow, EmbeddingStore
