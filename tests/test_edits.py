@@ -17,7 +17,8 @@ from soundsearch.library.scanner import scan
 from soundsearch.library.user_edits import BatchOp, EditError, plan_batch
 
 DOOR = "Doors/door_wood_slam_01.wav"
-CREAK, CREAK_UCS = "Doors/Metal/door_metal_creak.aiff", "Doors/Metal/DOORMetl_Rusty Gate Creak Slow_JD_Home.aiff"
+CREAK = "Doors/Metal/door_metal_creak.aiff"
+CREAK_UCS = "Doors/Metal/DOORMetl_Rusty Gate Creak Slow_JD_Home.aiff"
 
 
 @pytest.fixture
