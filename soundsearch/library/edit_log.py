@@ -93,6 +93,27 @@ class EditLog:
                    (norm_path(new_path), st.st_mtime_ns, file_id))
         self.set_metadata(file_id, metadata)  # type: ignore[attr-defined]
 
+    def note_rewritten(self, file_id: int, path: Path) -> None:
+        """The file's tags were written by us (audio verified identical): its row takes the new
+        size, time, content hash and metadata, and its vectors stay valid (no re-embedding)."""
+        from soundsearch.audio.probe import read_ends
+        from soundsearch.library.examine import content_hash
+        from soundsearch.library.metadata import ReadContext, read_metadata
+
+        found = self.root_of(path)  # type: ignore[attr-defined]
+        metadata = read_metadata(Path(path), ReadContext(root=found[1] if found else None))
+        ends = read_ends(path)
+        digest = content_hash(ends)
+        with self.transaction() as db:  # type: ignore[attr-defined]
+            old = db.execute("SELECT content_hash FROM files WHERE id = ?", (file_id,)).fetchone()
+            if old is None:
+                return
+            db.execute("UPDATE files SET size = ?, mtime_ns = ?, content_hash = ? WHERE id = ?",
+                       (ends.size, ends.mtime_ns, digest, file_id))
+            db.execute("UPDATE embeddings SET content_hash = ? WHERE file_id = ? AND content_hash IS ?",
+                       (digest, file_id, old[0]))
+            self.set_metadata(file_id, metadata)  # type: ignore[attr-defined]
+
     # -- history -----------------------------------------------------------------------------------
     def _log(self, db: sqlite3.Connection, kind: str, label: str, rows: list) -> LogEntry:
         db.execute("DELETE FROM edit_log WHERE undone = 1")  # a new change ends the redo stack
