@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import struct
+import time
 from dataclasses import dataclass
 from xml.etree.ElementTree import Element, SubElement, tostring
 
@@ -97,11 +98,16 @@ def _utf8_prefix(text: str, limit: int) -> bytes:
     return data.decode("utf-8", "ignore").encode("utf-8")
 
 
-def new_bext(old: bytes | None, fields: dict[str, str]) -> bytes:
+def new_bext(old: bytes | None, fields: dict[str, str], made: float | None = None) -> bytes:
+    """A bext body: ``old`` with new Description/Originator, or a fresh version-1 chunk whose
+    origination date and time are ``made`` (the file's modification time, the best guess there is)."""
     body = bytearray(old if old is not None and len(old) >= _BEXT_SIZE else bytes(_BEXT_SIZE))
     if old is None or len(old) < _BEXT_SIZE:
         body[:len(old or b"")] = old or b""
         body[346:348] = struct.pack("<H", 1)  # version 1
+        if made is not None and not any(body[320:338]):
+            stamp = time.localtime(made)
+            body[320:338] = time.strftime("%Y-%m-%d%H:%M:%S", stamp).encode("ascii")
     if "description" in fields:
         body[0:BEXT_DESCRIPTION] = _utf8_prefix(fields["description"], BEXT_DESCRIPTION).ljust(
             BEXT_DESCRIPTION, b"\0")
@@ -167,7 +173,7 @@ def write_wav_tags(src_path, dst_path, fields: dict[str, str]) -> None:
             raise RiffWriteError("no fmt chunk: not a WAV file this can rewrite")
         bext = next((c for c in chunks if c.cid == b"bext"), None)
         ixml = next((c for c in chunks if c.cid == b"iXML"), None)
-        bext_body = new_bext(_read(src, bext) if bext else None, fields)
+        bext_body = new_bext(_read(src, bext) if bext else None, fields, os.fstat(src.fileno()).st_mtime)
         ixml_body = new_ixml(_read(src, ixml) if ixml else None, fields)
         # where missing chunks go: before data, else before a chunk that runs past the end
         anchor = next((c for c in chunks if c.cid == b"data"), None)
