@@ -91,12 +91,15 @@ class MetadataController(QObject):
         self.w = window
         self.transfer = DragConverter(window.settings)
         self.dialog: Any = None
+        self._pending_message = ""
         self.last_folder = ""
         window.model.drag_files = self.transfer.files_for_drag
         window.waveform.region_writer = self._region_file
         window.view.currentHitChanged.connect(self._prepare_drag)
         window.waveform.regionChanged.connect(self._prepare_region)
         window.jobs.jobFinished.connect(self._job_finished)
+        # after an edit the list is searched again; the detail pane must show the edited fields
+        window.search.resultsReady.connect(lambda _outcome: self._refresh_detail())
         if hasattr(window.detail, "editRequested"):
             window.detail.editRequested.connect(self.edit)
         self._menus()
@@ -114,7 +117,7 @@ class MetadataController(QObject):
         sound = next(m.menu() for m in bar.actions() if m.text() == "&Sound")
         sound.addSeparator()
         for text, slot, key in (("Edit metadata…", self.edit, "Ctrl+E"),
-                                ("Write tags to file…", self.write_tags, None),
+                                ("Write tags to file", self.write_tags, None),
                                 ("Rename to UCS…", self.rename, None),
                                 ("Export to…", self.export, "Ctrl+Shift+E")):
             action = sound.addAction(text, slot)
@@ -132,6 +135,7 @@ class MetadataController(QObject):
 
     def _done(self, message: str) -> None:
         self.w.show_message(message)
+        self._pending_message = message  # shown again over the re-run search's "N results" line
         self.w.search.rerun()
         if self.w.backend.model is not None:
             self.w.jobs._enqueue(_Queued("metadata", "Updating the search text…",
@@ -145,6 +149,14 @@ class MetadataController(QObject):
             failed = "; ".join(f"{p.name}: {r}" for p, r in result.failed[:3])
             self.w.show_message(f"Exported {len(result.written)} files to {folder}"
                                 + (f" — {len(result.failed)} failed: {failed}" if result.failed else ""))
+
+    def _refresh_detail(self) -> None:
+        if self._pending_message:
+            self.w.show_message(self._pending_message)
+            self._pending_message = ""
+        hit = self.w.view.current_hit()
+        if hit is not None and self.w.detail.record is not None and hit.file_id == self.w.detail.record.id:
+            self.w.detail.show_record(hit.record)
 
     # -- edit --------------------------------------------------------------------------------------
     def edit(self) -> MetadataEditor | None:

@@ -119,7 +119,9 @@ class MetadataEditor(QDialog):
     def _sync(self, name: str) -> None:
         kind = self.kinds[name].currentData()
         self.finds[name].setVisible(kind == "replace")
-        self.values[name].setEnabled(kind not in ("keep", "clear"))
+        # a kept field stays typeable: typing into it switches it to "Set to" (see _touch)
+        self.values[name].setEnabled(kind != "clear")
+        self.values[name].setPlaceholderText("type to set" if kind == "keep" else "")
 
     def _touch(self, name: str) -> None:
         """Typing into a field that is kept means setting it."""

@@ -22,6 +22,7 @@ from soundsearch import paths
 from soundsearch.audio.convert import ConvertOptions
 from soundsearch.audio.region import write_region
 from soundsearch.library.export import ExportItem, export_one
+from soundsearch.library.tagging import fields_to_write
 from soundsearch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -73,16 +74,35 @@ class DragConverter:
         key = self._key(Path(path), options or ConvertOptions(start=region[0], end=region[1]))
         if key is None:
             return None
+        metadata = getattr(record, "metadata", None)
+        if metadata is not None:  # an edit since the last copy makes a new copy
+            key += (tuple(sorted(fields_to_write(metadata, getattr(record, "edits", {})).items())),)
         job = self._jobs.get(key)
         if job is None or (job.done() and (job.exception() is not None or not job.result().exists())):
             if options is None:  # a region as it is: the very samples, in the regions folder
                 job = self._pool.submit(write_region, Path(path), *region)
             else:
                 folder = self.folder / hashlib.sha1(repr(key).encode()).hexdigest()[:12]
-                item = ExportItem(Path(path), getattr(record, "metadata", None), getattr(record, "edits", {}))
-                job = self._pool.submit(export_one, item, folder, options)
+                job = self._reuse(folder)
+                if job is None:
+                    item = ExportItem(Path(path), metadata, getattr(record, "edits", {}))
+                    job = self._pool.submit(export_one, item, folder, options)
             self._jobs[key] = job
         return job
+
+    @staticmethod
+    def _reuse(folder: Path) -> Future | None:
+        """The copy an earlier session made for the same file, options and fields (copies are
+        renamed into place complete, so one that is there is whole)."""
+        try:
+            done = [p for p in folder.iterdir() if not p.name.startswith(".")]
+        except OSError:
+            return None
+        if len(done) != 1:
+            return None
+        future: Future = Future()
+        future.set_result(done[0])
+        return future
 
     def files_for_drag(self, hits: list[Any]) -> list[Path]:
         """The files to put on the clipboard for these hits: converted copies where asked."""

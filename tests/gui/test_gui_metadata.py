@@ -162,3 +162,22 @@ def test_export_dialog(qtbot, window, tmp_path):
     assert len(files) == 2 and all(sf.info(str(f)).samplerate == 48000 and f.suffix == ".flac" for f in files)
     assert "Exported 2 files" in window.status.text()
     assert np.all([stat.S_IMODE(os.stat(f).st_mode) == 0o644 for f in files])
+
+
+def test_drag_copies_are_reused_across_sessions_and_follow_edits(tmp_path, home):
+    from types import SimpleNamespace
+
+    from soundsearch.gui.transfer import DragConverter
+    from soundsearch.library.metadata import Field, Metadata
+    from soundsearch.settings import Settings
+
+    ogg = tmp_path / "creek.ogg"
+    sf.write(str(ogg), np.zeros((4410, 1), np.float32), 44100, format="OGG", subtype="VORBIS")
+    settings = Settings()
+    rec = SimpleNamespace(metadata=Metadata([Field("description", "creek", "user")]), edits={})
+    first = DragConverter(settings).files_for_drag([SimpleNamespace(path=ogg, record=rec)])[0]
+    again = DragConverter(settings).files_for_drag([SimpleNamespace(path=ogg, record=rec)])[0]
+    assert again == first and len(list(first.parent.iterdir())) == 1  # no "creek 2.wav" pile-up
+    rec.metadata = Metadata([Field("description", "creek after an edit", "user")])
+    edited = DragConverter(settings).files_for_drag([SimpleNamespace(path=ogg, record=rec)])[0]
+    assert edited != first and "creek after an edit" in read_metadata(edited).get("description")
