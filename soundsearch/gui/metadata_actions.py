@@ -43,15 +43,24 @@ def _step(backend, back: bool):
     return entry
 
 
-def _write(backend, ids: list[int], keep_times: bool) -> list[tuple[Path, str]]:
+def write_job(backend, ids: list[int], keep_times: bool, cancel: CancelToken) -> Job:
+    """Write tags into the files (a big WAV is decoded twice to verify it: seconds, so this runs
+    as a background job, on the job thread's own catalog). Returns [(path, why not)]."""
+    from soundsearch.jobs import Progress
+    from soundsearch.library.catalog import Catalog
     from soundsearch.library.tagging import TagWriteError, write_record
 
-    failures = []
-    for record in backend.catalog.get_many(ids):
-        try:
-            write_record(backend.catalog, record, keep_times=keep_times)
-        except TagWriteError as exc:
-            failures.append((record.path, str(exc)))
+    failures: list[tuple[Path, str]] = []
+    with Catalog(backend.catalog_path) as catalog:
+        records = catalog.get_many(ids)
+        yield Progress("write-tags", 0, len(records), "")
+        for n, record in enumerate(records, 1):
+            cancel.check()
+            try:
+                write_record(catalog, record, keep_times=keep_times)
+            except TagWriteError as exc:
+                failures.append((record.path, str(exc)))
+            yield Progress("write-tags", n, len(records), record.path.name)
     return failures
 
 
@@ -92,6 +101,7 @@ class MetadataController(QObject):
         self.transfer = DragConverter(window.settings)
         self.dialog: Any = None
         self._pending_message = ""
+        self._writing = 0
         self.last_folder = ""
         window.model.drag_files = self.transfer.files_for_drag
         window.waveform.region_writer = self._region_file
@@ -144,6 +154,8 @@ class MetadataController(QObject):
     def _job_finished(self, kind: str, result) -> None:
         if kind == "metadata":
             self.w.refresh_engine()
+        elif kind == "write-tags":
+            self._written(result)
         elif kind == "export":
             folder = result.written[0].parent if result.written else ""
             failed = "; ".join(f"{p.name}: {r}" for p, r in result.failed[:3])
@@ -194,18 +206,15 @@ class MetadataController(QObject):
         ids = self._ids()
         if not ids:
             return
+        self._writing = len(ids)
+        self.w.jobs._enqueue(_Queued("write-tags", f"Writing tags into {len(ids)} files…",
+                                     lambda t: write_job(self.w.backend, ids, keep_times, t)))
 
-        def shown(failures) -> None:
-            ok = len(ids) - len(failures)
-            text = f"Wrote tags into {ok} files (audio verified identical)"
-            if failures:
-                text += f"; {len(failures)} not written: " + "; ".join(
-                    f"{p.name}: {r}" for p, r in failures[:3])
-            self._done(text)
-
-        self.w.show_message(f"Writing tags into {len(ids)} files…")
-        self.w.core.submit(_write, self.w.backend, ids, keep_times, name="write tags", done=shown,
-                           error=lambda exc: self.w.show_message(f"Writing tags failed: {exc}"))
+    def _written(self, failures: list) -> None:
+        text = f"Wrote tags into {self._writing - len(failures)} files (audio verified identical)"
+        if failures:
+            text += f"; {len(failures)} not written: " + "; ".join(f"{p.name}: {r}" for p, r in failures[:3])
+        self._done(text)
 
     # -- rename ------------------------------------------------------------------------------------
     def rename(self) -> RenamePreview | None:
