@@ -100,7 +100,7 @@ class MetadataController(QObject):
         self.w = window
         self.transfer = DragConverter(window.settings)
         self.dialog: Any = None
-        self._pending_message = ""
+        self._pending_message, self._pending_runs = "", 0
         self._writing = 0
         self.last_folder = ""
         window.model.drag_files = self.transfer.files_for_drag
@@ -145,7 +145,9 @@ class MetadataController(QObject):
 
     def _done(self, message: str) -> None:
         self.w.show_message(message)
-        self._pending_message = message  # shown again over the re-run search's "N results" line
+        # shown again over the "N results" line of the re-run search (and of the one after the
+        # search text is re-embedded)
+        self._pending_message, self._pending_runs = message, 1 + (self.w.backend.model is not None)
         self.w.search.rerun()
         if self.w.backend.model is not None:
             self.w.jobs._enqueue(_Queued("metadata", "Updating the search text…",
@@ -163,9 +165,9 @@ class MetadataController(QObject):
                                 + (f" — {len(result.failed)} failed: {failed}" if result.failed else ""))
 
     def _refresh_detail(self) -> None:
-        if self._pending_message:
+        if self._pending_runs > 0:
             self.w.show_message(self._pending_message)
-            self._pending_message = ""
+            self._pending_runs -= 1
         hit = self.w.view.current_hit()
         if hit is not None and self.w.detail.record is not None and hit.file_id == self.w.detail.record.id:
             self.w.detail.show_record(hit.record)
