@@ -17,6 +17,7 @@ from soundsearch.library.scanner import scan
 from soundsearch.library.user_edits import BatchOp, EditError, plan_batch
 
 DOOR = "Doors/door_wood_slam_01.wav"
+SIDECAR, SIDECAR_UCS = "Doors/door_wood_slam_01.txt", "Doors/DOORWood_Heavy Slam_JD_Home.txt"
 CREAK = "Doors/Metal/door_metal_creak.aiff"
 CREAK_UCS = "Doors/Metal/DOORMetl_Rusty Gate Creak Slow_JD_Home.aiff"
 
@@ -133,24 +134,30 @@ def test_ucs_rename_preview_apply_and_undo(catalog, library):
     assert by_id[bird.id].new is None and "CatID" in by_id[bird.id].problem
     assert library.path(DOOR).exists()  # a preview touches nothing
 
+    assert by_id[door.id].sidecars == [(library.path(SIDECAR), library.path(SIDECAR_UCS))]
     entry, failures = apply_rename(catalog, plans)
-    assert failures == [] and entry.files == 2
+    assert failures == [] and entry.files == 3  # two sounds and the door's description file
     renamed(library, DOOR, "Doors/DOORWood_Heavy Slam_JD_Home.wav")
+    renamed(library, SIDECAR, SIDECAR_UCS)
     renamed(library, CREAK, CREAK_UCS)
     library.verify()
     now = catalog.get(door.id)
     assert now.path == library.path("Doors/DOORWood_Heavy Slam_JD_Home.wav")
     assert now.metadata.get("creator_id") == ["JD"]  # the new name is read as UCS
+    assert "oak" in now.scanned.text  # the sidecar went along: its words still describe the sound
     assert run(scan(catalog)).moved == []  # the catalog already followed: nothing to find
 
     catalog.undo()
     renamed(library, "Doors/DOORWood_Heavy Slam_JD_Home.wav", DOOR)
+    renamed(library, SIDECAR_UCS, SIDECAR)
     renamed(library, CREAK_UCS, CREAK)
     library.verify()
-    assert catalog.get(door.id).path == library.path(DOOR)
+    assert catalog.get(door.id).path == library.path(DOOR) and "oak" in catalog.get(door.id).scanned.text
     catalog.redo()
     renamed(library, DOOR, "Doors/DOORWood_Heavy Slam_JD_Home.wav")
+    renamed(library, SIDECAR, SIDECAR_UCS)
     renamed(library, CREAK, CREAK_UCS)
+    assert "oak" in catalog.get(door.id).scanned.text
 
 
 def test_rename_never_replaces_an_existing_file(catalog, library):

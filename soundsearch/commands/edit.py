@@ -197,6 +197,8 @@ def cmd_rename(args: argparse.Namespace) -> int:
         plans = plan_rename(records, args.creator, args.source)
         for p in plans:
             _out(f"{p.old.name}  →  {p.new.name}" if p.changes else f"{p.old.name}: {p.problem}")
+            for side, new_side in p.sidecars:
+                _out(f"  (with {side.name}  →  {new_side.name})")
         if not args.apply:
             if any(p.changes for p in plans):
                 _out("(a preview: add --apply to rename)")

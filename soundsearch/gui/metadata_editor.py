@@ -201,5 +201,7 @@ class RenamePreview(QDialog):
         for row, plan in enumerate(plans):
             self.table.setItem(row, 0, QTableWidgetItem(plan.old.name))
             text = plan.new.name if plan.changes else f"(unchanged: {plan.problem})"
+            if plan.sidecars:
+                text += "  (with " + ", ".join(new.name for _old, new in plan.sidecars) + ")"
             self.table.setItem(row, 1, QTableWidgetItem(text))
         self.apply.setEnabled(any(p.changes for p in plans))

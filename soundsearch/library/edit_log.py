@@ -79,7 +79,8 @@ class EditLog:
             return None
         with self.transaction() as db:  # type: ignore[attr-defined]
             for file_id, _old, new in moves:
-                self._follow(db, file_id, new)
+                if file_id is not None:  # None: a sidecar file that went along with its sound
+                    self._follow(db, file_id, new)
             return self._log(db, "rename", label, [[i, o, n] for i, o, n in moves])
 
     def _follow(self, db: sqlite3.Connection, file_id: int, new_path: str) -> None:
@@ -162,11 +163,15 @@ class EditLog:
 
         done = []
         try:
-            for file_id, old, new in entry.changes:
+            # every file first (sidecars too), then the rows: a row's metadata is read again from
+            # its new name, with its sidecar already beside it
+            for _file_id, old, new in reversed(entry.changes) if back else entry.changes:
                 src, dst = (new, old) if back else (old, new)
                 move_file_safely(src, dst)
                 done.append((src, dst))
-                self._follow(db, file_id, dst)
+            for file_id, old, new in entry.changes:
+                if file_id is not None:
+                    self._follow(db, file_id, old if back else new)
         except BaseException:
             for src, dst in reversed(done):  # the transaction rolls back: put the files back too
                 try:

@@ -13,10 +13,11 @@ import errno
 import logging
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from soundsearch.library.metadata import ucs
+from soundsearch.library.metadata.sidecar import SIDECAR_EXTENSIONS
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ class RenamePlan:
     old: Path
     new: Path | None  # None: cannot be renamed (see problem), or already has that name
     problem: str = ""
+    sidecars: list[tuple[Path, Path]] = field(default_factory=list)  # files describing it, renamed along
 
     @property
     def changes(self) -> bool:
@@ -86,9 +88,23 @@ def plan_rename(records, creator_id: str = "", source_id: str = "") -> list[Rena
             cat, fx, rest = name.split("_", 2)
             target = record.path.with_name(f"{cat}_{fx} {number}_{rest}")
         taken.add(str(target))
-        plans.append(RenamePlan(record.id, record.path, None if target == record.path else target,
-                                "" if target != record.path else "already named so"))
+        if target == record.path:
+            plans.append(RenamePlan(record.id, record.path, None, "already named so"))
+            continue
+        plans.append(RenamePlan(record.id, record.path, target, sidecars=_sidecars(record.path, target)))
     return plans
+
+
+def _sidecars(old: Path, new: Path) -> list[tuple[Path, Path]]:
+    """Same-stem (or same-name) .txt/.json/… files that describe the sound: they keep describing
+    it only if they are renamed with it."""
+    out = []
+    for base, new_base in ((old.stem, new.stem), (old.name, new.name)):
+        for ext in SIDECAR_EXTENSIONS:
+            side = old.with_name(base + ext)
+            if os.path.isfile(side) and not os.path.lexists(new.with_name(new_base + ext)):
+                out.append((side, new.with_name(new_base + ext)))
+    return out
 
 
 def move_file_safely(src: str | Path, dst: str | Path) -> None:
@@ -126,6 +142,12 @@ def apply_rename(catalog, plans: list[RenamePlan], label: str = "rename to UCS")
             failures.append((plan.old, exc.strerror or str(exc)))
             continue
         moves.append((plan.file_id, str(plan.old), str(plan.new)))
+        for side, new_side in plan.sidecars:
+            try:
+                move_file_safely(side, new_side)
+                moves.append((None, str(side), str(new_side)))
+            except OSError as exc:
+                failures.append((side, f"sidecar not renamed: {exc.strerror or exc}"))
     try:
         entry = catalog.record_rename(moves, label)
     except BaseException:
