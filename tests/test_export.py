@@ -133,3 +133,22 @@ def test_batch_reports_failures_and_goes_on(tmp_path):
                               ConvertOptions(format="flac"), pattern="{n}_{stem}"))
     assert [p.name for p in result.written] == ["002_good.flac"]
     assert [p for p, _ in result.failed] == [bad] and result.failed[0][1]
+
+
+def test_block_by_block_gives_the_same_result(tmp_path, monkeypatch):
+    """Long files are converted in blocks (bounded memory): tiny blocks must give what one block gives,
+    fades included where a region cuts in and out."""
+    import soundsearch.audio.convert as convert_mod
+
+    src = source(tmp_path, seconds=1.0, sr=44100, channels=2, subtype="PCM_24")
+    opts = ConvertOptions(sample_rate=48000, bits="24", start=0.2, end=0.8, handles=0.05, fade=0.01)
+    whole = convert(src, tmp_path / "whole.wav", opts)
+    monkeypatch.setattr(convert_mod, "BLOCK", 997)
+    blocks = convert(src, tmp_path / "blocks.wav", opts)
+    a = sf.read(str(whole.path), dtype="float64")[0]
+    b = sf.read(str(blocks.path), dtype="float64")[0]
+    assert whole.frames == blocks.frames == len(a) == len(b) == round(0.7 * 48000)
+    assert np.max(np.abs(a - b)) < 1e-5
+    assert np.abs(b[0]).max() < 1e-6 and np.abs(b[-1]).max() < 1e-6  # faded in and out
+    exact = convert(src, tmp_path / "exact.wav", ConvertOptions())
+    assert exact.exact and np.array_equal(ints(exact.path)[0], ints(src)[0])  # copied block by block too

@@ -122,20 +122,17 @@ def _mix(x: np.ndarray, channels: int | None) -> np.ndarray:
     raise ValueError("channels must be 1 or 2 (or as the source)")
 
 
-def _fades(x: np.ndarray, sr: int, fade: float, at_start: bool, at_end: bool) -> None:
-    n = min(int(round(fade * sr)), len(x) // 4)
-    if n <= 0:
-        return
-    ramp = 0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, n))  # raised cosine: no click
-    if at_start:
-        x[:n] *= ramp[:, None]
-    if at_end:
-        x[-n:] *= ramp[::-1, None]
+def _ramp(n: int) -> np.ndarray:
+    return 0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, n))  # raised cosine: no click
+
+
+BLOCK = 1 << 17  # frames per block: a long file is converted in bounded memory
 
 
 def convert(source: str | Path, target: str | Path, options: ConvertOptions,
             seed: int | None = None) -> Converted:
-    """Write ``source`` converted by ``options`` to ``target`` (replaced atomically)."""
+    """Write ``source`` converted by ``options`` to ``target`` (replaced atomically). Works block by
+    block (soxr's streaming resampler), so an hour-long recording needs no more memory than a clip."""
     source, target = Path(source), Path(target)
     fmt = out_format(source.suffix, options)
     try:
@@ -154,35 +151,77 @@ def convert(source: str | Path, target: str | Path, options: ConvertOptions,
                 raise ValueError("empty region")
         subtype = _out_subtype(src_subtype, fmt, options.bits)
         rate = options.sample_rate or sr
+        channels = options.channels or src_channels
+        if channels not in (1, 2, src_channels):
+            raise ValueError("channels must be 1 or 2 (or as the source)")
         cut_start, cut_end = first > 0, stop < total
-        fades = options.fade > 0 and (cut_start or cut_end)
-        exact = (rate == sr and (options.channels in (None, src_channels)) and subtype == src_subtype
-                 and src_subtype in _INT_READ | {"FLOAT": "float32"} and not fades)
+        expected = int(round((stop - first) * rate / sr))
+        fade_n = min(int(round(options.fade * rate)), expected // 4) if options.fade > 0 else 0
+        fade_in = fade_n if cut_start else 0
+        fade_out = fade_n if cut_end else 0
+        exact = (rate == sr and channels == src_channels and subtype == src_subtype
+                 and src_subtype in (*_INT_READ, "FLOAT") and not (fade_in or fade_out))
+        bits = _bits_of(subtype)
+        dithered = not exact and bool(bits) and options.dither and bits < _PRECISION.get(src_subtype, 99)
+        sample_bytes = {"PCM_16": 2, "PCM_24": 3}.get(subtype, 4)
+        sf_format = FORMATS[fmt]
+        if fmt == "wav" and expected * channels * sample_bytes > 0xFFFF0000:
+            sf_format = "RF64"  # the plain RIFF size field would overflow
         f.seek(first)
-        if exact:
-            data = f.read(stop - first, dtype=_INT_READ.get(src_subtype, "float32"), always_2d=True)
-        else:
-            data = f.read(stop - first, dtype="float64", always_2d=True)
-    dithered = False
-    if not exact:
-        data = _mix(data, options.channels)
-        if rate != sr:
-            data = soxr.resample(data, sr, rate, quality="VHQ")
-            data = np.asarray(data, np.float64).reshape(len(data), -1)
-        if fades:
-            _fades(data, rate, options.fade, cut_start, cut_end)
-        if subtype == "FLOAT":
-            data = data.astype(np.float32)
-        else:
-            bits = _bits_of(subtype)
-            dithered = options.dither and bits < _PRECISION.get(src_subtype, 99)
-            data = quantise(data, bits, dithered, np.random.default_rng(seed))
-    sf_format = FORMATS[fmt]
-    if fmt == "wav" and data.nbytes > 0xFFFF0000:
-        sf_format = "RF64"
-    with atomic_path(target) as tmp:
-        sf.write(str(tmp), data, rate, subtype=subtype, format=sf_format)
-        os.chmod(tmp, 0o644)  # a temp file is private; a copy for a DAW is an ordinary file
-    log.info("converted %s → %s (%s, %d Hz, %d ch, %s%s)", source.name, target, fmt, rate, data.shape[1],
+        with atomic_path(target) as tmp:
+            with sf.SoundFile(str(tmp), "w", samplerate=rate, channels=channels, subtype=subtype,
+                              format=sf_format) as out:
+                written = _stream(f, out, stop - first, exact, options, src_subtype, sr, rate, channels,
+                                  subtype, bits, dithered, fade_in, fade_out, np.random.default_rng(seed))
+            os.chmod(tmp, 0o644)  # a temp file is private; a copy for a DAW is an ordinary file
+    log.info("converted %s → %s (%s, %d Hz, %d ch, %s%s)", source.name, target, fmt, rate, channels,
              subtype, ", dithered" if dithered else "")
-    return Converted(target, rate, data.shape[1], len(data), subtype, dithered, exact)
+    return Converted(target, rate, channels, written, subtype, dithered, exact)
+
+
+def _stream(f, out, count: int, exact: bool, options: ConvertOptions, src_subtype: str, sr: int, rate: int,
+            channels: int, subtype: str, bits: int, dithered: bool, fade_in: int, fade_out: int,
+            rng: np.random.Generator) -> int:
+    """Read ``count`` frames from ``f`` block by block, convert, write to ``out``; returns frames written."""
+    if exact:
+        dtype, left, written = _INT_READ.get(src_subtype, "float32"), count, 0
+        while left > 0:
+            block = f.read(min(BLOCK, left), dtype=dtype, always_2d=True)
+            if not len(block):
+                break
+            out.write(block)
+            left -= len(block)
+            written += len(block)
+        return written
+    stream = soxr.ResampleStream(sr, rate, channels, dtype="float64", quality="VHQ") if rate != sr else None
+    ramp_in, ramp_out = _ramp(fade_in), _ramp(fade_out)[::-1]
+    held = np.zeros((0, channels))  # the last frames, kept back until we know they end the file
+    produced = written = 0
+    left = count
+    while True:
+        block = f.read(min(BLOCK, left), dtype="float64", always_2d=True) if left > 0 else np.zeros((0, 1))
+        left -= len(block)
+        last = left <= 0 or not len(block)
+        y = _mix(block, channels) if len(block) else np.zeros((0, channels))
+        if stream is not None:
+            y = np.asarray(stream.resample_chunk(y, last=last), np.float64).reshape(-1, channels)
+        if fade_in and produced < fade_in:
+            n = min(fade_in - produced, len(y))
+            y = y.copy()
+            y[:n] *= ramp_in[produced:produced + n, None]
+        produced += len(y)
+        y = np.concatenate([held, y]) if len(held) else y
+        if last:
+            if fade_out:
+                n = min(fade_out, len(y))
+                y = y.copy()
+                y[len(y) - n:] *= ramp_out[fade_out - n:, None]
+            held = np.zeros((0, channels))
+        else:
+            keep = min(fade_out, len(y))
+            y, held = y[:len(y) - keep], y[len(y) - keep:]
+        if len(y):
+            out.write(y.astype(np.float32) if subtype == "FLOAT" else quantise(y, bits, dithered, rng))
+            written += len(y)
+        if last:
+            return written
