@@ -95,6 +95,7 @@ class ExportDialog(QDialog):
         self.setObjectName("export-dialog")
         self.setWindowTitle(f"Export {count} sound{'s' if count != 1 else ''}")
         form = QFormLayout(self)
+        self.setMinimumWidth(520)
         self.folder = QLineEdit(folder, self)
         self.folder.setPlaceholderText("the session's audio folder")
         browse = QPushButton("Choose…", self)

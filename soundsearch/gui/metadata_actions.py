@@ -24,6 +24,10 @@ from soundsearch.jobs import CancelToken, Job
 log = logging.getLogger(__name__)
 
 
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
 # -- on the core thread ------------------------------------------------------------------------------
 def _records(backend, ids: list[int]) -> list:
     return backend.catalog.get_many(ids)
@@ -161,7 +165,7 @@ class MetadataController(QObject):
         elif kind == "export":
             folder = result.written[0].parent if result.written else ""
             failed = "; ".join(f"{p.name}: {r}" for p, r in result.failed[:3])
-            self.w.show_message(f"Exported {len(result.written)} files to {folder}"
+            self.w.show_message(f"Exported {_count(len(result.written), 'file')} to {folder}"
                                 + (f" — {len(result.failed)} failed: {failed}" if result.failed else ""))
 
     def _refresh_detail(self) -> None:
@@ -190,7 +194,8 @@ class MetadataController(QObject):
             return
         label = ", ".join(f"{o.kind} {o.name}" for o in ops)
         self.w.core.submit(_edit, self.w.backend, ids, ops, label, name="edit metadata",
-                           done=lambda e: self._done(f"Edited {e.files if e else 0} sounds (Ctrl+Z undoes)"),
+                           done=lambda e: self._done(f"Edited {_count(e.files if e else 0, 'sound')} "
+                                                     "(Ctrl+Z undoes)"),
                            error=lambda exc: self.w.show_message(f"Edit failed: {exc}"))
 
     def step(self, back: bool) -> None:
@@ -198,7 +203,7 @@ class MetadataController(QObject):
             if entry is None:
                 self.w.show_message(f"Nothing to {'undo' if back else 'redo'}")
             else:
-                self._done(f"{'Undid' if back else 'Redid'}: {entry.label} ({entry.files} files)")
+                self._done(f"{'Undid' if back else 'Redid'}: {entry.label} ({_count(entry.files, 'file')})")
 
         self.w.core.submit(_step, self.w.backend, back, name="undo", done=shown,
                            error=lambda exc: self.w.show_message(f"Undo failed: {exc}"))
@@ -213,7 +218,8 @@ class MetadataController(QObject):
                                      lambda t: write_job(self.w.backend, ids, keep_times, t)))
 
     def _written(self, failures: list) -> None:
-        text = f"Wrote tags into {self._writing - len(failures)} files (audio verified identical)"
+        written = _count(self._writing - len(failures), "file")
+        text = f"Wrote tags into {written} (audio verified identical)"
         if failures:
             text += f"; {len(failures)} not written: " + "; ".join(f"{p.name}: {r}" for p, r in failures[:3])
         self._done(text)
@@ -235,7 +241,7 @@ class MetadataController(QObject):
 
     def _renamed(self, outcome) -> None:
         entry, failures = outcome
-        text = f"Renamed {entry.files if entry else 0} files (Ctrl+Z renames them back)"
+        text = f"Renamed {_count(entry.files if entry else 0, 'file')} (Ctrl+Z renames them back)"
         if failures:
             text += "; not renamed: " + "; ".join(f"{p.name}: {r}" for p, r in failures[:3])
         self._done(text)

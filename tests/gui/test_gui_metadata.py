@@ -100,7 +100,7 @@ def test_write_tags_and_ucs_rename(qtbot, window, sound_library):
     window.view.selectRow(0)
     window.metadata.write_tags()
     settle(qtbot, window)
-    assert "Wrote tags into 1 files (audio verified identical)" in window.status.text()
+    assert "Wrote tags into 1 file (audio verified identical)" in window.status.text()
     got = read_metadata(Path(hit.path))
     assert "small dog barking twice" in got.get("description") and got.get("catid") == ["ANMLDog"]
     dialog = window.metadata.rename()
