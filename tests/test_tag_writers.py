@@ -242,3 +242,13 @@ def test_fuzz_odd_files_no_original_changed_every_failure_reported(tmp_path):
             "odd/bad_ixml.wav", "odd/truncated.flac", "odd/empty.m4a"} <= refused
     assert {"odd/data_before_fmt.wav", "odd/list_after_data.wav", "odd/trailing_garbage.wav",
             "odd/two_bext.wav", "odd/huge_chunk_after_data.wav"} <= written
+
+
+def test_wav_info_items_saying_the_same_are_updated(tmp_path):
+    path = add_chunks(write_audio(tmp_path / "x.wav"),
+                      info_list({b"INAM": b"Kept title", b"ISBJ": b"old subject", b"IKEY": b"old; words"}))
+    safe_write(path, {"description": "new words", "keywords": "fresh, tags"})
+    got = read_metadata(path)
+    assert got.get("description") == ["new words"] and got.get("keywords") == ["fresh, tags"]
+    assert got.get("title") == ["Kept title"] and got.errors == []
+    assert b"old subject" not in path.read_bytes()

@@ -149,6 +149,33 @@ def new_ixml(old: bytes | None, fields: dict[str, str]) -> bytes:
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body
 
 
+# LIST/INFO items that say the same as a field we write: updated when the file has them (never
+# added), so that no tool reads the old text beside the new one.
+_INFO_ITEMS = {b"ISBJ": "description", b"IKEY": "keywords", b"IENG": "designer"}
+
+
+def update_info(body: bytes, fields: dict[str, str]) -> bytes | None:
+    """A LIST body with the INFO items above updated (removed when the field is cleared), or None
+    when it is not an INFO list or holds none of them."""
+    if body[:4] != b"INFO":
+        return None
+    items, pos, touched = [b"INFO"], 4, False
+    while pos + 8 <= len(body):
+        sid, size = body[pos:pos + 4], struct.unpack("<I", body[pos + 4:pos + 8])[0]
+        if not _FOURCC.fullmatch(sid):
+            break
+        raw = body[pos:pos + 8 + size + (size & 1)]
+        name = _INFO_ITEMS.get(sid)
+        if name in fields:
+            touched = True
+            if fields[name]:
+                items.append(_chunk_bytes(sid, fields[name].encode("utf-8") + b"\0"))
+        else:
+            items.append(raw)
+        pos += 8 + size + (size & 1)
+    return b"".join(items) + body[pos:] if touched else None
+
+
 def _chunk_bytes(cid: bytes, body: bytes) -> bytes:
     return cid + struct.pack("<I", len(body)) + body + (b"\0" if len(body) & 1 else b"")
 
@@ -192,6 +219,8 @@ def write_wav_tags(src_path, dst_path, fields: dict[str, str]) -> None:
                 pieces.append(("bytes", _chunk_bytes(b"iXML", ixml_body)))
             elif c.cid in (b"bext", b"iXML"):
                 continue  # a second copy would bring the old values back when read
+            elif c.cid == b"LIST" and c.size <= 1 << 20 and (info := update_info(_read(src, c), fields)):
+                pieces.append(("bytes", _chunk_bytes(b"LIST", info)))
             else:
                 pieces.append(("copy", c))
         pieces += [("bytes", p) for p in pending]
