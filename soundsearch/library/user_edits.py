@@ -139,12 +139,13 @@ def plan_batch(records, ops: list[BatchOp]) -> dict[int, dict[str, str]]:
     for record in records:
         edits = dict(record.edits)
         shown = record.metadata
+        scanned = record.scanned or record.metadata
         for op in ops:
             now = edits[op.name] if op.name in edits else current_value(shown, op.name)
             new = op.new_value(now)
             if new != now or (op.kind in ("set", "clear") and op.name not in edits):
                 edits[op.name] = new
-                shown = apply_edits(record.scanned, normalise(edits))
+                shown = apply_edits(scanned, normalise(edits))
         edits = normalise(edits)
         if edits != record.edits:
             out[record.id] = edits
