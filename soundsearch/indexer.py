@@ -156,6 +156,7 @@ def _rows(model, decoded: list[Decoded], audio: np.ndarray, EmbeddingRow, result
         # A metadata-only entry stores a zero audio vector, not None: the catalog's load_embeddings
         # skips rows without an audio vector, and the entry must survive an index rebuild.
         rows.append(EmbeddingRow(d.record.id, audio[n] if has_audio or has_meta[n] else None,
-                                 meta[n] if has_meta[n] else None, d.record.content_hash, texts[n], d.error))
+                                 meta[n] if has_meta[n] else None, d.record.content_hash, texts[n], d.error,
+                                 d.predictions))
     ids = np.array([d.record.id for d in decoded], np.int64)
     return rows, StoredVectors(ids, audio, meta, has_meta)

@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 MODES = {"hybrid": "items", "audio": "sounds", "metadata": "meta"}
 LEXICAL_POOL = 100  # candidates from each of the vector and the BM25 ranking that get blended
 EXACT_BOOST = 2.0  # > any cosine gap: an exact file name or CatID typed ranks first
+# Label bridge (soundsearch.model.taggers.bridge): added to the cosine, times the query's gate and
+# settings.bridge_weight. Chosen on the validation packages (tests/benchmarks/bench_quality.py).
+BRIDGE_WEIGHT = {"audio": 0.3, "hybrid": 0.1}
 LEXICAL_NORM = "query"  # BM25 / ideal(query terms), or "max": / the best candidate's BM25
 
 
@@ -57,13 +60,14 @@ class Hit:
     matched: list[str]  # "field: value" of the metadata that shares words with the query
 
 
-_KEYED = re.compile(r"^(dur|duration|sr|rate|ch|channels|format|fmt|folder|cat|ucs):(.+)$", re.I)
+_KEYED = re.compile(r"^(dur|duration|sr|rate|ch|channels|format|fmt|folder|cat|ucs|tag):(.+)$", re.I)
 _RANGE = re.compile(r"^(<=?|>=?)?([\d.]+)(?:-([\d.]+))?s?$")
 
 
 def parse_query(text: str) -> tuple[str, Filters]:
     """Split ``text`` into free text and filters: ``-word`` excludes, ``+word`` requires, and
-    ``dur:<2`` ``dur:0.5-3`` ``sr:48000`` ``ch:1`` ``format:wav`` ``folder:foley`` ``cat:DOOR`` filter.
+    ``dur:<2`` ``dur:0.5-3`` ``sr:48000`` ``ch:1`` ``format:wav`` ``folder:foley`` ``cat:DOOR``
+    ``tag:footsteps`` (a keyword of the file's own, or a tag predicted from its audio) filter.
     "quoted words" stay free text. Unparseable keyed values are kept as free text."""
     free, f = [], Filters()
     for token in re.findall(r'"[^"]*"|\S+', text):
@@ -110,6 +114,8 @@ def _apply_keyed(f: Filters, key: str, value: str) -> bool:
         f.folder = value
     elif key in ("cat", "ucs"):
         f.ucs_category = value
+    elif key == "tag":
+        f.tags += (value.lower(),)
     return True
 
 
@@ -125,6 +131,7 @@ class SearchEngine:
         self.index_dir = Path(index_dir or paths.index_dir())
         self.lib = self._open_indexes()
         self._table: LibraryTable | None = None
+        self._tag_tables: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     @property
     def table(self) -> LibraryTable:
@@ -137,6 +144,7 @@ class SearchEngine:
         """Reload the index files and the attribute table after an index job."""
         self.lib = self._open_indexes()
         self._table = None
+        self._tag_tables = {}
 
     def _open_indexes(self) -> LibraryIndex:
         # items now (its problems are reported at once); sounds and meta when first searched
@@ -159,7 +167,7 @@ class SearchEngine:
         free, parsed = parse_query(text)
         filters = parsed.merged(filters)
         index = self.lib[MODES[mode]]
-        allowed = self.table.allowed(filters) if filters.active else None
+        allowed = self._allowed(filters)
         blocked = {int(i) for i in disliked}  # a disliked sound is not shown again in this round
         if blocked and allowed is not None:
             allowed = _without(allowed, blocked)
@@ -169,19 +177,64 @@ class SearchEngine:
             ids = index.ids() if allowed is None else allowed
             ids = ids[~np.isin(ids, list(blocked))][:k]
             return self._hits(ids, np.zeros(len(ids), np.float32), terms)
-        weight = float(self.settings.lexical_weight) if free else 0.0
+        # "audio" searches the sound only: no name words (BM25, exact names) blend in, so an
+        # untagged recording and a well-named one are ranked by what they sound like.
+        weight = float(self.settings.lexical_weight) if free and mode != "audio" else 0.0
         exact = self._exact_matches(free, allowed) if mode != "audio" else np.zeros(0, np.int64)
         exact = exact[~np.isin(exact, list(blocked))]
         fetch = max(k, LEXICAL_POOL) if weight > 0 else k
         # With no filter, a predicate skips the disliked files (a set of every other id would cost
         # more than the search itself in a big library).
         flt = allowed if allowed is not None or not blocked else (lambda i: i not in blocked)
+        bridge = self._bridge(free, mode)
+        if bridge is not None:
+            fetch = max(fetch, LEXICAL_POOL)
         ids, scores = index.knn(q[None, :], fetch, filter=flt)
         ids, scores = ids[0], scores[0]
-        if weight > 0 or len(exact):
+        if weight > 0 or len(exact) or bridge is not None:
             ids, scores = self._rerank(index, q, ids, scores, terms + _query_name_terms(free), weight,
-                                       exact, allowed, blocked)
+                                       exact, allowed, blocked, bridge)
         return self._hits(ids[:k], scores[:k], terms)
+
+    def _allowed(self, filters: Filters | None) -> np.ndarray | None:
+        if filters is None or not filters.active:
+            return None
+        predicted = getattr(self.catalog, "files_with_predicted_tag", None)
+        return self.table.allowed(filters, (lambda tag: predicted(tag, self.settings.tag_min_score))
+                                  if predicted else None)
+
+    def tag_table(self, source: str) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, tag confidences [N, V]) of every file a tagger has heard, loaded on first use."""
+        if source not in self._tag_tables:
+            vocab = self.model.tag_vocabulary(source)
+            ids, probs = self.catalog.load_predicted_scores(source)
+            if vocab is None or probs.shape[1] != len(vocab.classes):
+                self._tag_tables[source] = (np.zeros(0, np.int64), np.zeros((0, 0), np.float16))
+            else:  # float16 halves the memory (~120 bytes a file); scores need no more precision
+                self._tag_tables[source] = (ids, vocab.tag_scores(probs).astype(np.float16))
+        return self._tag_tables[source]
+
+    def _bridge(self, free: str, mode: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """The label bridge's score per file (ids sorted), already weighted, or None when it does
+        not apply: metadata mode, no words, no tagger, or a query that names no tag."""
+        weight = BRIDGE_WEIGHT.get(mode, 0.0) * float(self.settings.bridge_weight)
+        if weight <= 0 or not free.strip() or not hasattr(self.model, "tag_bridge"):
+            return None
+        total: dict[int, float] = {}
+        out_ids, out = None, None
+        for source, (w, gate) in self.model.tag_bridge(free).items():
+            ids, tags = self.tag_table(source)
+            if gate <= 0 or not len(ids):
+                continue
+            s = (tags.astype(np.float32) @ w) * (gate * weight)
+            if out is None:
+                out_ids, out = ids, s
+            else:  # a second tagger: sum over the union of the files both have heard
+                for i, v in zip(np.concatenate([out_ids, ids]).tolist(), np.concatenate([out, s]).tolist()):
+                    total[i] = total.get(i, 0.0) + v
+                out_ids = np.array(sorted(total), np.int64)
+                out = np.array([total[i] for i in out_ids.tolist()], np.float32)
+        return None if out is None else (out_ids, out.astype(np.float32))
 
     def _exact_matches(self, free: str, allowed) -> np.ndarray:
         """Files whose whole name or CatID is the query: a sound designer who types one expects
@@ -208,10 +261,18 @@ class SearchEngine:
                 q = q - s.feedback_gamma * index.get(neg).mean(axis=0)
         return None if q is None else normalize(q)[0]
 
-    def _rerank(self, index, q, ids, scores, terms, weight, exact, allowed, blocked):
-        """Union of the vector, BM25 and exact-name candidates, scored
-        cosine + weight · bm25 / max bm25 (+ EXACT_BOOST for an exact name or CatID)."""
+    def _rerank(self, index, q, ids, scores, terms, weight, exact, allowed, blocked, bridge=None):
+        """Union of the vector, BM25, label-bridge and exact-name candidates, scored
+        cosine + weight · bm25 / max bm25 + bridge (+ EXACT_BOOST for an exact name or CatID)."""
         lex_ids, lex = np.zeros(0, np.int64), np.zeros(0, np.float32)
+        br_ids = np.zeros(0, np.int64)
+        if bridge is not None:
+            b_ids, b = bridge
+            keep = ~np.isin(b_ids, list(blocked))
+            if allowed is not None:
+                keep &= np.isin(b_ids, allowed)
+            b_ids, b = b_ids[keep], b[keep]
+            br_ids = b_ids[np.argsort(-b, kind="stable")[:LEXICAL_POOL]]
         if weight > 0:
             pool = LEXICAL_POOL * 4 if allowed is not None else LEXICAL_POOL  # room for the filter
             lex_ids, lex = self.table.bm25.top(terms, pool)
@@ -219,7 +280,7 @@ class SearchEngine:
             if allowed is not None:
                 keep &= np.isin(lex_ids, allowed)
             lex_ids, lex = lex_ids[keep][:LEXICAL_POOL], lex[keep][:LEXICAL_POOL]
-        extra = np.setdiff1d(np.union1d(lex_ids, exact), ids)
+        extra = np.setdiff1d(np.union1d(np.union1d(lex_ids, exact), br_ids), ids)
         extra = extra[[i in index for i in extra.tolist()]] if len(extra) else extra
         if len(extra):
             ids = np.concatenate([ids, extra])
@@ -229,6 +290,9 @@ class SearchEngine:
             norm = lex.max() if LEXICAL_NORM == "max" else max(self.table.bm25.ideal(terms), 1e-9)
             lex_of = dict(zip(lex_ids.tolist(), np.minimum(1.0, lex / norm).tolist()))
             blended += weight * np.array([lex_of.get(i, 0.0) for i in ids.tolist()], np.float32)
+        if bridge is not None and len(bridge[0]):
+            pos = np.clip(np.searchsorted(bridge[0], ids), 0, len(bridge[0]) - 1)
+            blended += np.where(bridge[0][pos] == ids, bridge[1][pos], 0.0).astype(np.float32)
         order = np.argsort(-blended, kind="stable")
         return ids[order], blended[order].astype(np.float32)
 
@@ -236,7 +300,7 @@ class SearchEngine:
         """Sounds like a library file (id or path) or like any audio file (query by example)."""
         index = self.lib.sounds
         file_id, vec = self._example_vector(target)
-        allowed = self.table.allowed(filters) if filters is not None and filters.active else None
+        allowed = self._allowed(filters)
         if file_id is not None:
             allowed = _without(index.ids() if allowed is None else allowed, [file_id])
         ids, scores = index.knn(vec[None, :], k, filter=allowed)
@@ -267,8 +331,11 @@ class SearchEngine:
     def _hits(self, ids: np.ndarray, scores: np.ndarray, terms: list[str]) -> list[Hit]:
         score_of = dict(zip(ids.tolist(), scores.tolist()))
         wanted = set(terms)
-        return [Hit(r.id, r.path, float(score_of[r.id]), r, matched_fields(r, wanted))
-                for r in self.catalog.get_many(ids.tolist())]
+        records = self.catalog.get_many(ids.tolist())
+        if hasattr(self.catalog, "predicted_tags"):
+            for r in records:
+                r.predicted = self.catalog.predicted_tags(r.id)
+        return [Hit(r.id, r.path, float(score_of[r.id]), r, matched_fields(r, wanted)) for r in records]
 
 
 def matched_fields(record: FileRecord, terms: set[str], limit: int = 6) -> list[str]:

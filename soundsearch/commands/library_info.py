@@ -23,7 +23,7 @@ def file_info(catalog: Catalog, path: Path, fresh: bool = False) -> dict:
     """A file as the catalog knows it, or read now when it is not catalogued (or ``fresh``)."""
     record = catalog.get_by_path(path)
     if record is not None and not fresh:
-        return _from_record(record)
+        return {**_from_record(record), "predicted_tags": _predicted(catalog, record.id)}
     from soundsearch.audio.errors import AudioError
     from soundsearch.audio.probe import probe
     from soundsearch.library.metadata import ReadContext, read_metadata
@@ -48,6 +48,10 @@ def file_info(catalog: Catalog, path: Path, fresh: bool = False) -> dict:
         "properties": _properties(audio),
         "metadata": _metadata(metadata),
     }
+
+
+def _predicted(catalog: Catalog, file_id: int) -> list[dict]:
+    return [{"tag": t, "confidence": round(c, 3), "source": s} for s, t, c in catalog.predicted_tags(file_id)]
 
 
 def _from_record(r: FileRecord) -> dict:
@@ -86,6 +90,11 @@ def format_info(info: dict) -> str:
         lines.append(f"  (could not read {error})")
     lines.append(f"metadata text: {meta['text']}" if meta["text"] else
                  "metadata text: (none: untagged — search will rely on the audio alone)")
+    predicted = info.get("predicted_tags") or []
+    if predicted:  # heard in the audio by a model: shown apart from the file's own words
+        sources = ", ".join(sorted({p["source"] for p in predicted}))
+        lines.append(f"predicted from the audio ({sources}): "
+                     + ", ".join(f"{p['tag']} {p['confidence']:.2f}" for p in predicted))
     return "\n".join(lines)
 
 

@@ -90,7 +90,8 @@ def _open(args):
         raise SystemExit(f"soundsearch: {exc}") from exc
     device = args.device or (None if settings.device in ("", "auto") else settings.device)
     try:
-        model = load_model(args.model or settings.model, device)
+        model = load_model(args.model or settings.model, device,
+                           yamnet=(settings.yamnet_model or True) if settings.yamnet else False)
     except ModelError as exc:
         raise SystemExit(f"soundsearch: {exc}") from exc
     return settings, catalog, model

@@ -30,7 +30,8 @@ def default_model_loader(settings: Settings):
 
     spec = None if settings.model in ("", "default") else settings.model
     device = None if settings.device == "auto" else settings.device
-    return load_model(spec, device=device)
+    yamnet = (settings.yamnet_model or True) if settings.yamnet else False
+    return load_model(spec, device=device, yamnet=yamnet)
 
 
 @dataclass

@@ -65,6 +65,9 @@ def describe_record(record: Any) -> list[tuple[str, str, str]]:
         if meta.text:
             rows.append(("search text", meta.text, "all of the above"))
         rows += [("reader error", e, "metadata") for e in meta.errors]
+    # Heard in the audio by a tagger, never the file's own words: their own rows and source.
+    rows += [("predicted tag", f"{tag} ({score:.0%})", f"predicted: {source}")
+             for source, tag, score in getattr(record, "predicted", None) or []]
     return rows
 
 

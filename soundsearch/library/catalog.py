@@ -22,6 +22,7 @@ from soundsearch.audio.probe import AudioInfo
 from soundsearch.library.catalog_stats import catalog_stats
 from soundsearch.library.edit_log import EditLog
 from soundsearch.library.metadata import Metadata
+from soundsearch.library.predicted import PredictedTagStore
 from soundsearch.library.schema import CatalogError, migrate
 from soundsearch.library.user_edits import apply_edits, effective_text
 from soundsearch.library.vectors import EmbeddingRow, EmbeddingStore
@@ -71,6 +72,9 @@ class FileRecord:
     subtype: str = ""
     note: str = ""  # usable, but worth knowing (truncated, wrong extension …)
     user: dict = field(default_factory=dict)
+    # (source, tag, confidence) heard in the audio by a tagger; filled for search hits, kept apart
+    # from ``metadata`` (the file's own words)
+    predicted: list = field(default_factory=list)
     # what the file itself says; ``metadata`` is this with the user's edits applied
     scanned: Metadata | None = None
 
@@ -104,10 +108,10 @@ class FileRecord:
         metadata = apply_edits(scanned, edits, meta_text) if edits else scanned
         return cls(fid, Path(os.fsdecode(path)), Path(os.fsdecode(root)), size, mtime, chash, duration, sr,
                    channels, depth, fmt, metadata, status, error, frames, subtype or "", note or "", user,
-                   scanned)
+                   scanned=scanned)
 
 
-class Catalog(EmbeddingStore, EditLog):
+class Catalog(EmbeddingStore, PredictedTagStore, EditLog):
     def __init__(self, path: str | Path, timeout: float = 30.0) -> None:
         self.path = path
         if str(path) != ":memory:":

@@ -85,7 +85,29 @@ def _v1(db: sqlite3.Connection) -> None:
             db.execute(statement)
 
 
-def _v2(db: sqlite3.Connection) -> None:
+def _v2_predicted_tags(db: sqlite3.Connection) -> None:
+    """Tags predicted from the audio by a label-bearing model (kept apart from the file's own
+    metadata: they never enter ``files.metadata`` or ``meta_text``)."""
+    db.execute("""
+        CREATE TABLE predicted_scores (
+            file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+            source TEXT NOT NULL,        -- the tagger, e.g. 'aisfx-ucsMixed'
+            scores BLOB NOT NULL,        -- float16 class probabilities in the tagger's class order
+            content_hash TEXT,           -- the content they were computed from
+            PRIMARY KEY (file_id, source)
+        )""")
+    db.execute("""
+        CREATE TABLE predicted_tags (
+            file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+            source TEXT NOT NULL,
+            tag TEXT NOT NULL,           -- a vocabulary word, lowercase ('footsteps', 'doors')
+            score REAL NOT NULL,         -- the tagger's confidence, 0..1
+            PRIMARY KEY (file_id, source, tag)
+        )""")
+    db.execute("CREATE INDEX predicted_tags_tag ON predicted_tags(tag)")
+
+
+def _v3_edit_log(db: sqlite3.Connection) -> None:
     # The undo history of the user's own changes: metadata edits (the values themselves live in
     # files.user) and renames. ``changes`` is JSON: [[file_id, before, after], ...]; undone entries
     # are the redo stack, dropped when a new change is made.
@@ -99,7 +121,7 @@ def _v2(db: sqlite3.Connection) -> None:
     )""")
 
 
-MIGRATIONS: list[Migration] = [_v1, _v2]
+MIGRATIONS: list[Migration] = [_v1, _v2_predicted_tags, _v3_edit_log]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

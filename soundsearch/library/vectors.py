@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -27,6 +27,7 @@ class EmbeddingRow:
     content_hash: str | None  # the content the audio vector was computed from
     meta_text: str | None  # the metadata text the meta vector was computed from
     error: str | None = None
+    predictions: list = field(default_factory=list)  # predicted.Prediction per tagger, stored alongside
 
 
 def _blob(vec: np.ndarray | None) -> bytes | None:
@@ -69,6 +70,7 @@ class EmbeddingStore:
     def store_embeddings(self, model_id: str, rows: Iterable[EmbeddingRow]) -> None:
         """Insert or replace the rows in one transaction (a killed indexer loses only this batch)."""
         now = time.time()
+        rows = list(rows)
         values = [(int(r.file_id), model_id, _blob(r.audio), _blob(r.meta), r.content_hash, r.meta_text,
                    r.error, now) for r in rows]
         with self.transaction() as db:  # type: ignore[attr-defined]
@@ -77,6 +79,8 @@ class EmbeddingStore:
                 "INSERT OR REPLACE INTO embeddings (file_id, model_id, audio, meta, content_hash, meta_text, "
                 "error, updated_at) SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS "
                 "(SELECT 1 FROM files WHERE id = ?1)", values)
+            self._write_predictions(db, [(int(r.file_id), r.content_hash, p)  # type: ignore[attr-defined]
+                                         for r in rows for p in r.predictions])
 
     def load_embeddings(self, model_id: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(ids int64[N], audio float32[N, D], meta float32[N, D], has_meta bool[N])`` for the files
@@ -106,6 +110,7 @@ class EmbeddingStore:
     def drop_file_embeddings(self, file_id: int) -> None:
         """The file's content changed: its vectors describe audio that is gone."""
         self._db.execute("DELETE FROM embeddings WHERE file_id = ?", (int(file_id),))
+        self.drop_predictions(file_id)  # type: ignore[attr-defined]
 
     def embedding_models(self) -> list[str]:
         return [m for (m,) in self._db.execute("SELECT DISTINCT model_id FROM embeddings ORDER BY 1")]
