@@ -43,6 +43,14 @@ class Settings:
     feedback_alpha: float = 1.0  # Rocchio: original query
     feedback_beta: float = 0.75  # liked hits
     feedback_gamma: float = 0.25  # disliked hits
+    # Drag and "Export to…": what a dragged or exported copy becomes. drag_convert: "lossy" (OGG, MP3,
+    # M4A, Opus go out as WAV: Pro Tools cannot take them; the rest as they are), "always" (every
+    # drag in the session format below) or "off" (the original file, as it is).
+    drag_convert: str = "lossy"
+    session_format: str = "wav"  # wav | aiff | flac | original
+    session_rate: int = 0  # Hz; 0 = as the source
+    session_bits: str = "original"  # original | 16 | 24 | 32f
+    export_handles: float = 0.0  # seconds around an exported region
     extra: dict = field(default_factory=dict)  # forward-compatible bag for GUI state etc.
 
 

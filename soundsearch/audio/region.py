@@ -72,6 +72,7 @@ def write_region_frames(path: str | Path, first: int, stop: int, out_dir: Path |
     fmt = "RF64" if data.nbytes > 0xFFFF0000 else "WAV"
     with atomic_path(target) as tmp:
         sf.write(str(tmp), data, sr, subtype=out_subtype, format=fmt)
+        os.chmod(tmp, 0o644)  # temp files are private (0600); a DAW's file is an ordinary one
     log.info("wrote region %s [%d, %d) of %s (%d ch, %s)", target.name, first, stop, path, channels,
              out_subtype)
     return target

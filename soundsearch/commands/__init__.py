@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from soundsearch.commands import library, model, search
+from soundsearch.commands import edit, library, model, search
 
-COMMAND_MODULES = [library, model, search]
+COMMAND_MODULES = [library, model, search, edit]

@@ -20,9 +20,11 @@ from pathlib import Path
 
 from soundsearch.audio.probe import AudioInfo
 from soundsearch.library.catalog_stats import catalog_stats
+from soundsearch.library.edit_log import EditLog
 from soundsearch.library.metadata import Metadata
 from soundsearch.library.predicted import PredictedTagStore
 from soundsearch.library.schema import CatalogError, migrate
+from soundsearch.library.user_edits import apply_edits, effective_text
 from soundsearch.library.vectors import EmbeddingRow, EmbeddingStore
 
 __all__ = ["Catalog", "CatalogError", "EmbeddingRow", "FileRecord", "display_path", "norm_path"]
@@ -30,7 +32,7 @@ __all__ = ["Catalog", "CatalogError", "EmbeddingRow", "FileRecord", "display_pat
 _SEP = os.fsencode(os.sep)
 _COLUMNS = ("f.id, f.path, r.path, f.size, f.mtime_ns, f.content_hash, f.duration, f.sample_rate, "
             "f.channels, f.bit_depth, f.format, f.metadata, f.status, f.error, f.frames, f.subtype, "
-            "f.note, f.user")
+            "f.note, f.user, f.meta_text")
 SELECT_FILES = f"SELECT {_COLUMNS} FROM files f JOIN roots r ON r.id = f.root_id"
 
 
@@ -73,6 +75,13 @@ class FileRecord:
     # (source, tag, confidence) heard in the audio by a tagger; filled for search hits, kept apart
     # from ``metadata`` (the file's own words)
     predicted: list = field(default_factory=list)
+    # what the file itself says; ``metadata`` is this with the user's edits applied
+    scanned: Metadata | None = None
+
+    @property
+    def edits(self) -> dict[str, str]:
+        """The user's edited fields (name → value; "" hides the file's own value)."""
+        return dict(self.user.get("edits") or {})
 
     @property
     def name(self) -> str:
@@ -93,13 +102,16 @@ class FileRecord:
     @classmethod
     def from_row(cls, row: tuple) -> FileRecord:
         (fid, path, root, size, mtime, chash, duration, sr, channels, depth, fmt, meta, status, error,
-         frames, subtype, note, user) = row
+         frames, subtype, note, user, meta_text) = row
+        scanned, user = Metadata.from_json(json.loads(meta)), json.loads(user)
+        edits = user.get("edits")
+        metadata = apply_edits(scanned, edits, meta_text) if edits else scanned
         return cls(fid, Path(os.fsdecode(path)), Path(os.fsdecode(root)), size, mtime, chash, duration, sr,
-                   channels, depth, fmt, Metadata.from_json(json.loads(meta)), status, error, frames,
-                   subtype or "", note or "", json.loads(user))
+                   channels, depth, fmt, metadata, status, error, frames, subtype or "", note or "", user,
+                   scanned=scanned)
 
 
-class Catalog(EmbeddingStore, PredictedTagStore):
+class Catalog(EmbeddingStore, PredictedTagStore, EditLog):
     def __init__(self, path: str | Path, timeout: float = 30.0) -> None:
         self.path = path
         if str(path) != ":memory:":
@@ -249,8 +261,26 @@ class Catalog(EmbeddingStore, PredictedTagStore):
         return catalog_stats(self._db)
 
     def set_user_data(self, file_id: int, data: dict) -> None:
+        """Replace the file's user data (rating …); its metadata edits stay unless ``data`` has
+        "edits" (which :meth:`set_edits` is for)."""
         with self.transaction() as db:
+            row = db.execute("SELECT user FROM files WHERE id = ?", (int(file_id),)).fetchone()
+            if row is None:
+                return
+            edits = json.loads(row[0]).get("edits")
+            if edits and "edits" not in data:
+                data = {**data, "edits": edits}
             db.execute("UPDATE files SET user = ? WHERE id = ?", (json.dumps(data), int(file_id)))
+
+    def _edits_of(self, file_id: int | None) -> dict[str, str]:
+        if file_id is None:
+            return {}
+        row = self._db.execute("SELECT user FROM files WHERE id = ?", (int(file_id),)).fetchone()
+        return (json.loads(row[0]).get("edits") or {}) if row else {}
+
+    def _text(self, file_id: int | None, metadata: Metadata) -> str:
+        """The metadata text stored for a row: the file's fields with the user's edits applied."""
+        return effective_text(metadata, self._edits_of(file_id))
 
     # writing (the scanner's side) --------------------------------------------------------------
     def snapshot(self, root_id: int, under: bytes | None = None) -> dict[bytes, tuple]:
@@ -275,7 +305,8 @@ class Catalog(EmbeddingStore, PredictedTagStore):
             # metadata-only: the note is the reason it cannot be decoded, kept as its error
             note, error = (info.note, None) if info.decodable else ("", info.note)
         values = (root_id, path, size, mtime_ns, content_hash, *props, status, error, note,
-                  json.dumps(metadata.to_json(), ensure_ascii=False), metadata.text, time.time())
+                  json.dumps(metadata.to_json(), ensure_ascii=False), self._text(file_id, metadata),
+                  time.time())
         cols = ("root_id, path, size, mtime_ns, content_hash, duration, sample_rate, channels, bit_depth, "
                 "format, frames, subtype, status, error, note, metadata, meta_text, scanned_at")
         if file_id is None:
@@ -294,11 +325,12 @@ class Catalog(EmbeddingStore, PredictedTagStore):
         self._db.execute("UPDATE files SET root_id = ?, path = ?, size = ?, mtime_ns = ?, metadata = ?, "
                          "meta_text = ? WHERE id = ?",
                          (root_id, path, size, mtime_ns, json.dumps(metadata.to_json(), ensure_ascii=False),
-                          metadata.text, file_id))
+                          self._text(file_id, metadata), file_id))
 
     def set_metadata(self, file_id: int, metadata: Metadata) -> None:
         self._db.execute("UPDATE files SET metadata = ?, meta_text = ? WHERE id = ?",
-                         (json.dumps(metadata.to_json(), ensure_ascii=False), metadata.text, file_id))
+                         (json.dumps(metadata.to_json(), ensure_ascii=False), self._text(file_id, metadata),
+                          file_id))
 
     def delete_files(self, ids: Iterable[int]) -> None:
         self._db.executemany("DELETE FROM files WHERE id = ?", ((int(i),) for i in ids))

@@ -159,7 +159,7 @@ def _apply(catalog: Catalog, plan: ScanPlan, outcome: Outcome, result: ScanResul
             result.deleted.append(task.file_id)
     elif outcome.kind == "retag":
         old = catalog.get(task.file_id)
-        if old is not None and outcome.metadata.to_json() != old.metadata.to_json():
+        if old is not None and outcome.metadata.to_json() != (old.scanned or old.metadata).to_json():
             catalog.set_metadata(task.file_id, outcome.metadata)
             result.retagged.append(task.file_id)
     elif outcome.kind == "touch":

@@ -107,7 +107,21 @@ def _v2_predicted_tags(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX predicted_tags_tag ON predicted_tags(tag)")
 
 
-MIGRATIONS: list[Migration] = [_v1, _v2_predicted_tags]
+def _v3_edit_log(db: sqlite3.Connection) -> None:
+    # The undo history of the user's own changes: metadata edits (the values themselves live in
+    # files.user) and renames. ``changes`` is JSON: [[file_id, before, after], ...]; undone entries
+    # are the redo stack, dropped when a new change is made.
+    db.execute("""CREATE TABLE edit_log (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('edit', 'rename')),
+        label TEXT NOT NULL,
+        changes TEXT NOT NULL,
+        undone INTEGER NOT NULL DEFAULT 0,
+        at REAL NOT NULL
+    )""")
+
+
+MIGRATIONS: list[Migration] = [_v1, _v2_predicted_tags, _v3_edit_log]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
