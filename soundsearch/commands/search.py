@@ -29,7 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help='what you hear, e.g. "wooden door slam -music dur:<3"')
     p.add_argument("--queries", type=Path, metavar="FILE.jsonl",
                    help='batch: {"qid", "text"} per line in; {"qid", "ranked", "scores"} per line out')
-    p.add_argument("--mode", choices=("hybrid", "audio", "metadata"), default="hybrid")
+    p.add_argument("--mode", choices=("hybrid", "audio", "metadata"), default="hybrid",
+                   help="hybrid (default); audio: the sound only (no name or tag words, predicted "
+                        "tags included); metadata: the words only")
     p.add_argument("--like", type=int, action="append", default=[], metavar="ID",
                    help="refine: move the query toward this file (repeatable)")
     p.add_argument("--dislike", type=int, action="append", default=[], metavar="ID",
