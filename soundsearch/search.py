@@ -141,7 +141,7 @@ class SearchEngine:
     def _open_indexes(self) -> LibraryIndex:
         # items now (its problems are reported at once); sounds and meta when first searched
         return LibraryIndex.open(self.index_dir, self.catalog, self.model, self.settings.fusion_weight,
-                                 eager=("items",))
+                                 eager=("items",), writer=False)
 
     @property
     def problems(self) -> dict[str, str]:

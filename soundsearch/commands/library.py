@@ -80,9 +80,16 @@ class _Printer:
     def __init__(self, stream=sys.stderr) -> None:
         self.stream, self.tty, self.last, self.width = stream, stream.isatty(), 0.0, 0
         self.reading_since: float | None = None
+        self.waiting = ""
 
     def __call__(self, progress) -> None:
         now = time.monotonic()
+        if progress.stage == "wait":  # another soundsearch writes: say so once, whatever the rate
+            if progress.message != self.waiting:
+                self.waiting = progress.message
+                self.stream.write(progress.message + "\n")
+                self.stream.flush()
+            return
         if progress.stage == "scan" and self.reading_since is None:
             self.reading_since = now
         if now - self.last < (0.5 if self.tty else 2.0) and progress.stage != "done":

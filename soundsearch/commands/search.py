@@ -102,8 +102,14 @@ class ProgressLine:
     def __init__(self) -> None:
         self.last = 0.0
         self.tty = sys.stderr.isatty()
+        self.waiting = ""
 
     def __call__(self, p: Progress) -> None:
+        if p.stage == "wait":  # another soundsearch writes: say so once, on a line of its own
+            if p.message != self.waiting:
+                self.waiting = p.message
+                print(("\r" if self.tty else "") + p.message, file=sys.stderr, flush=True)
+            return
         now = time.monotonic()
         if now - self.last < (0.2 if self.tty else 5.0) and p.stage != "done":
             return

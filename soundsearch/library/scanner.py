@@ -31,6 +31,7 @@ from pathlib import Path
 from soundsearch.jobs import CancelToken, Job, Progress
 from soundsearch.library.catalog import Catalog, display_path, norm_path
 from soundsearch.library.examine import Examiner, Outcome, default_processes
+from soundsearch.library.lock import hold
 from soundsearch.library.scan_plan import ScanPlan, Target, plan_scan
 from soundsearch.library.walk import WalkResult, walk
 
@@ -65,6 +66,17 @@ def scan(catalog: Catalog, roots: Iterable[str | Path] | None = None, cancel: Ca
 
     ``processes``: worker processes reading files (None: one per core, up to 4, when there are at
     least PROCESS_MIN_TASKS files to read, else none — starting workers costs ~0.3 s each)."""
+    # one writer at a time: a second scan of the same new files would insert them twice
+    lock = yield from hold(catalog.path, "scan", None if cancel is None else cancel.check)
+    try:
+        return (yield from _scan(catalog, roots, cancel, batch_size, processes))
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _scan(catalog: Catalog, roots, cancel: CancelToken | None, batch_size: int,
+          processes: int | None) -> Job[ScanResult]:
     started = time.monotonic()
     result = ScanResult()
     targets = _targets(catalog, roots)
