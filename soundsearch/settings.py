@@ -35,6 +35,9 @@ class Settings:
     feedback_alpha: float = 1.0  # Rocchio: original query
     feedback_beta: float = 0.75  # liked hits
     feedback_gamma: float = 0.25  # disliked hits
+    # Symlinked folders leading outside the library folders (to another drive, or to "/") are not
+    # followed unless this is on: a link to "/" would walk the whole system.
+    follow_links: bool = False
     extra: dict = field(default_factory=dict)  # forward-compatible bag for GUI state etc.
 
 

@@ -11,6 +11,7 @@ import soundfile as sf
 from soundsearch.audio.errors import AudioError
 from soundsearch.audio.probe import failure_reason, read_ends, sniff
 from soundsearch.audio.resample import resample
+from soundsearch.userfiles import check_regular
 
 
 def load(path: str | Path, sample_rate: int | None = None, mono: bool = True, start: float = 0.0,
@@ -23,6 +24,7 @@ def load(path: str | Path, sample_rate: int | None = None, mono: bool = True, st
     if start < 0 or (max_seconds is not None and max_seconds < 0):
         raise ValueError("start and max_seconds must not be negative")
     try:
+        check_regular(path)  # the file may have become a pipe since the scan
         # bytes path: soundfile encodes str paths strictly, which fails on non-UTF-8 names
         with sf.SoundFile(os.fsencode(path)) as f:
             sr = f.samplerate

@@ -20,6 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("dirs", nargs="*", metavar="DIR", type=Path)
     p.add_argument("--processes", type=int, default=None,
                    help="worker processes reading files (default: automatic)")
+    p.add_argument("--follow-links", action="store_true",
+                   help="also follow symlinked folders that lead outside the library folders")
     p.set_defaults(func=cmd_scan)
 
     p = sub.add_parser("roots", help="list the library folders")
@@ -118,6 +120,7 @@ class _Printer:
 def cmd_scan(args: argparse.Namespace) -> int:
     from soundsearch.jobs import CancelToken, run
     from soundsearch.library.scanner import scan
+    from soundsearch.settings import load_settings
 
     for folder in args.dirs:
         if not folder.is_dir():
@@ -129,7 +132,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
             return 2
         printer, cancel = _Printer(), CancelToken()
         try:
-            result = run(scan(catalog, args.dirs or None, cancel, processes=args.processes), printer)
+            follow = args.follow_links or load_settings().follow_links
+            result = run(scan(catalog, args.dirs or None, cancel, processes=args.processes,
+                              follow_links=follow), printer)
         except KeyboardInterrupt:
             printer.end()
             _err("interrupted: what was read so far is saved; run the scan again to go on")

@@ -22,6 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="embed what the catalog already holds, without looking at the folders")
     _model_args(p)
     p.add_argument("--batch", type=int, default=16, help="files per model batch (default 16)")
+    p.add_argument("--follow-links", action="store_true",
+                   help="also follow symlinked folders that lead outside the library folders")
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("search", help="find sounds by description")
@@ -144,7 +146,8 @@ def cmd_index(args) -> int:
     if dirs or not args.no_scan:
         # No folders given: rescan every root first, so moved, renamed and deleted files are seen
         # before embedding (an index that still lists a deleted file is the worse surprise).
-        scanned = run_job(scan(catalog, dirs or None), line)
+        follow = args.follow_links or settings.follow_links
+        scanned = run_job(scan(catalog, dirs or None, follow_links=follow), line)
         line.close()
         print(f"scan: {len(scanned.added)} new, {len(scanned.changed)} changed, {len(scanned.moved)} moved, "
               f"{len(scanned.deleted)} deleted, {scanned.unchanged} unchanged, {scanned.errors} errors "

@@ -30,6 +30,7 @@ from mutagen.wavpack import WavPack
 from soundsearch.library.metadata import Field, ReadContext, ReaderError, register
 from soundsearch.library.metadata.names import field_name, known
 from soundsearch.library.metadata.vorbis import ogg_vorbis_comments
+from soundsearch.userfiles import check_regular
 
 CHUNK_EXTENSIONS = frozenset({".wav", ".wave", ".bwf", ".rf64", ".w64", ".aif", ".aiff", ".aifc"})
 
@@ -144,6 +145,7 @@ def tag_fields(tags: object) -> list[Field]:
 
 def read_with_mutagen(path: Path) -> list[Field]:
     kinds = _KINDS_BY_EXTENSION.get(path.suffix.lower())
+    check_regular(path)  # mutagen opens the path itself: a pipe must be refused before
     try:
         audio = mutagen.File(path, options=kinds) if kinds else None
         if audio is None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from soundsearch.library.metadata import Field, ReadContext
 from soundsearch.library.metadata.names import decode_file_text, field_name, known
+from soundsearch.userfiles import read_bytes
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +56,7 @@ def _delimiter(first_line: str, suffix: str) -> str:
 
 def parse_sheet(path: Path) -> Sheet | None:
     """The sheet's rows keyed by file name, or None when it has no filename column."""
-    with open(path, "rb") as f:
-        data = f.read(MAX_SHEET_BYTES + 1)
+    data = read_bytes(path, MAX_SHEET_BYTES + 1)  # regular files only: a pipe would hang the scan
     if len(data) > MAX_SHEET_BYTES:
         raise ValueError(f"sheet {path.name} is larger than {MAX_SHEET_BYTES // 2**20} MiB")
     text = decode_file_text(data)
