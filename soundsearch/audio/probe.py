@@ -15,7 +15,7 @@ from pathlib import Path
 
 from soundsearch.audio import headers
 from soundsearch.audio.errors import AudioError
-from soundsearch.userfiles import check_regular, open_fd
+from soundsearch.userfiles import open_fd
 
 END_BYTES = 64 * 1024
 
@@ -124,10 +124,10 @@ def _probe_libsndfile(path: str | Path, ends: FileEnds, ext: str) -> AudioInfo:
     # and the fast header parsers answer for most files
     import soundfile as sf
 
+    from soundsearch.audio.sndfile import open_sound
+
     try:
-        check_regular(path)
-        # bytes path: soundfile encodes str paths strictly, which fails on non-UTF-8 names
-        with sf.SoundFile(os.fsencode(path)) as f:
+        with open_sound(path) as f:
             frames, sr, channels, fmt, subtype = f.frames, f.samplerate, f.channels, f.format, f.subtype
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise AudioError(failure_reason(ends, kind, exc, ext)) from exc
