@@ -10,6 +10,7 @@ import struct
 import subprocess
 import sys
 import textwrap
+import threading
 
 import numpy as np
 import pytest
@@ -101,14 +102,25 @@ def test_a_reader_does_not_save_over_a_working_writer(tmp_path, indexed):
     items = paths.index_dir() / "items.hnsw"
     _one_bit(items)
     damaged = items.read_bytes()
-    writer = WriterLock(lock_path(catalog.path), "index")
-    assert writer.try_acquire()
+    taken, done = threading.Event(), threading.Event()
+
+    def writer():  # another thread stands for the other process (the lock is re-entrant per thread)
+        lock = WriterLock(lock_path(catalog.path), "index")
+        assert lock.try_acquire()
+        taken.set()
+        done.wait(60)
+        lock.release()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    taken.wait(10)
     try:
         engine = SearchEngine(catalog, model)
         assert "items" in engine.problems and len(engine) == catalog.count()
         assert items.read_bytes() == damaged  # left for the writer
     finally:
-        writer.release()
+        done.set()
+        thread.join()
     SearchEngine(catalog, model)
     assert items.read_bytes() != damaged  # no writer: the reader saved the rebuilt index
     assert not SearchEngine(catalog, model).problems

@@ -54,8 +54,16 @@ else:
 POLL_S = 0.2
 
 # flock belongs to an open file, not a thread: two threads of one process would both "hold" it
-# through one descriptor, or deadlock through two. One entry per lock file per process, then.
-_HELD: dict[str, tuple[threading.Lock, list]] = {}
+# through one descriptor, or deadlock through two. One entry per lock file per process, then; the
+# thread holding it may take it again (repair runs a scan inside its own hold).
+class _Held:
+    def __init__(self) -> None:
+        self.thread_lock = threading.RLock()
+        self.count = 0
+        self.fd: int | None = None
+
+
+_HELD: dict[str, _Held] = {}
 _HELD_GUARD = threading.Lock()
 
 
@@ -82,26 +90,29 @@ class WriterLock:
 
     def __init__(self, path: Path, job: str) -> None:
         self.path, self.job = Path(path), job
-        self._fd: int | None = None
-        self._thread_lock: threading.Lock | None = None
+        self._held: _Held | None = None
 
     def try_acquire(self) -> bool:
         key = os.path.abspath(self.path)
         with _HELD_GUARD:
-            entry = _HELD.setdefault(key, (threading.Lock(), []))
-        if not entry[0].acquire(blocking=False):
+            held = _HELD.setdefault(key, _Held())
+        if not held.thread_lock.acquire(blocking=False):
             return False  # another thread of this process writes
+        if held.count:  # this thread holds it already
+            held.count += 1
+            self._held = held
+            return True
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
         except OSError:
-            entry[0].release()
+            held.thread_lock.release()
             raise
         if not _try_lock(fd):
             os.close(fd)
-            entry[0].release()
+            held.thread_lock.release()
             return False
-        self._fd, self._thread_lock = fd, entry[0]
+        held.fd, held.count, self._held = fd, 1, held
         try:  # only informative: a failure here must not cost the lock
             os.ftruncate(fd, 0)
             os.lseek(fd, 0, os.SEEK_SET)
@@ -111,16 +122,19 @@ class WriterLock:
         return True
 
     def release(self) -> None:
-        if self._fd is None:
+        held, self._held = self._held, None
+        if held is None:
             return
-        fd, self._fd = self._fd, None
+        held.count -= 1
         try:
-            _unlock(fd)
+            if held.count == 0 and held.fd is not None:
+                fd, held.fd = held.fd, None
+                try:
+                    _unlock(fd)
+                finally:
+                    os.close(fd)
         finally:
-            os.close(fd)
-            assert self._thread_lock is not None
-            self._thread_lock.release()
-            self._thread_lock = None
+            held.thread_lock.release()
 
 
 def hold(catalog_path: str | os.PathLike, job: str,

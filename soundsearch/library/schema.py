@@ -104,9 +104,14 @@ def migrate(db: sqlite3.Connection, migrations: list[Migration] | None = None) -
         raise CatalogError(f"this catalog has schema version {version}, newer than this soundsearch "
                            f"understands ({len(migrations)}); please update soundsearch")
     for number in range(version, len(migrations)):
-        log.info("catalog: migrating schema %d → %d", number, number + 1)
         db.execute("BEGIN IMMEDIATE")
         try:
+            # read again under the write lock: another process opening the same new catalog may
+            # have applied this migration while we waited (both saw version 0 before)
+            if db.execute("PRAGMA user_version").fetchone()[0] > number:
+                db.execute("COMMIT")
+                continue
+            log.info("catalog: migrating schema %d → %d", number, number + 1)
             migrations[number](db)
             db.execute(f"PRAGMA user_version = {number + 1}")
             db.execute("COMMIT")
