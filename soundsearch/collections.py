@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,6 +157,18 @@ class Collections:
             self._data[name] = keep
             self.save()
         return removed
+
+    def relink(self, id_of_path: Callable[[Path], int | None]) -> int:
+        """After the catalog was rebuilt (``soundsearch repair``: every file has a new id), take
+        each member's id from its path. Returns how many members changed."""
+        changed = 0
+        for name, members in self._data.items():
+            fresh = [Member(id_of_path(m.path), m.path) for m in members]
+            changed += sum(a != b for a, b in zip(members, fresh))
+            self._data[name] = fresh
+        if changed:
+            self.save()
+        return changed
 
     def toggle(self, name: str, member: Member) -> bool:
         """Add if absent, remove if present; returns whether it is now in the collection."""

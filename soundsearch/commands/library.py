@@ -45,6 +45,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_stats)
 
+    p = sub.add_parser("repair", help="rebuild a damaged catalog: rescan the library folders, keep "
+                                      "stored vectors, collections and your own data",
+                       description="Check the catalog; if it is damaged (or with --force), move it aside, "
+                                   "rescan the library folders into a new one and give back every stored "
+                                   "vector and user entry whose file is found again unchanged. "
+                                   "Collections are relinked to the new catalog.")
+    p.add_argument("--force", action="store_true", help="rebuild even if the catalog looks whole")
+    p.add_argument("--follow-links", action="store_true",
+                   help="also follow symlinked folders that lead outside the library folders")
+    p.set_defaults(func=cmd_repair)
+
     p = sub.add_parser("errors", help="files and folders that could not be read, with the reason")
     p.add_argument("--json", action="store_true")
     p.add_argument("--warnings", action="store_true",
@@ -196,6 +207,44 @@ def cmd_stats(args: argparse.Namespace) -> int:
     with _catalog() as catalog:
         stats = catalog.stats()
     _out(json.dumps(stats, indent=2, ensure_ascii=False) if args.json else format_stats(stats))
+    return 0
+
+
+def cmd_repair(args: argparse.Namespace) -> int:
+    from soundsearch.collections import Collections
+    from soundsearch.jobs import run
+    from soundsearch.library.catalog import display_path, norm_path
+    from soundsearch.library.repair import check, repair
+
+    catalog_path = paths.catalog_path()
+    problem = check(catalog_path)
+    if problem is None and not args.force:
+        _out("the catalog is whole: nothing to repair (--force rebuilds it anyway)")
+        return 0
+    _out(f"catalog damaged: {problem}" if problem else "rebuilding the catalog (--force)")
+    printer = _Printer()
+    try:
+        result = run(repair(catalog_path, paths.index_dir(), follow_links=args.follow_links), printer)
+    except KeyboardInterrupt:
+        printer.end()
+        _err("interrupted: run `soundsearch repair --force` again to finish (the old catalog is kept)")
+        return 130
+    printer.end()
+    collections = Collections()
+    relinked = collections.relink(lambda p: result.id_of_path.get(norm_path(p)))
+    if result.kept_as is not None:
+        _out(f"the old catalog is kept as {display_path(result.kept_as)}")
+    if not result.roots:
+        _err("no library folders could be found in the old catalog: add them again with "
+             "`soundsearch scan DIR...`")
+    for root in result.roots:
+        _out(f"library folder: {display_path(root)}")
+    _out(f"catalog rebuilt: {result.files:,} files; {result.vectors_reused:,} stored vectors reused, "
+         f"{result.user_data_kept:,} files' own data kept, {relinked:,} collection entries relinked"
+         + (f"; {result.lost_rows:,} unreadable rows lost" if result.lost_rows else ""))
+    _out("run `soundsearch index` to embed what is new or was lost")
+    if collections.problem:
+        _out(collections.problem)
     return 0
 
 

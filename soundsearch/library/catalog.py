@@ -19,12 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from soundsearch.audio.probe import AudioInfo
+from soundsearch.library.catalog_file import damage, roots_path, save_roots
 from soundsearch.library.catalog_stats import catalog_stats
 from soundsearch.library.metadata import Metadata
-from soundsearch.library.schema import CatalogError, migrate
+from soundsearch.library.schema import CatalogDamaged, CatalogError, migrate
 from soundsearch.library.vectors import EmbeddingRow, EmbeddingStore
 
-__all__ = ["Catalog", "CatalogError", "EmbeddingRow", "FileRecord", "display_path", "norm_path"]
+__all__ = ["Catalog", "CatalogDamaged", "CatalogError", "EmbeddingRow", "FileRecord", "display_path",
+           "norm_path"]
 
 _SEP = os.fsencode(os.sep)
 _COLUMNS = ("f.id, f.path, r.path, f.size, f.mtime_ns, f.content_hash, f.duration, f.sample_rate, "
@@ -100,6 +102,11 @@ class Catalog(EmbeddingStore):
         self.path = path
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+        problem = damage(path)
+        if problem is not None:
+            raise CatalogDamaged(f"the catalog {display_path(path)} is damaged ({problem}): run "
+                                 "`soundsearch repair` to rebuild it (your folders are rescanned, "
+                                 "stored vectors, collections and your own data kept)")
         # isolation_level=None: we issue BEGIN/COMMIT ourselves (one transaction per batch)
         self._db = sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
         self._depth = 0
@@ -111,9 +118,12 @@ class Catalog(EmbeddingStore):
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.execute("PRAGMA foreign_keys = ON")
             migrate(self._db)
+            if str(path) != ":memory:" and not roots_path(path).exists():
+                save_roots(path, [p for _, p in self._root_rows()])
         except sqlite3.DatabaseError as exc:
             self._db.close()
-            raise CatalogError(f"cannot open catalog {path}: {exc}") from exc
+            raise CatalogDamaged(f"cannot open catalog {display_path(path)}: {exc}: run `soundsearch repair` "
+                                 "to rebuild it") from exc
         except BaseException:
             self._db.close()
             raise
@@ -180,6 +190,7 @@ class Catalog(EmbeddingStore):
                 for table in ("files", "scan_errors", "folders"):
                     db.execute(f"UPDATE {table} SET root_id = ? WHERE root_id = ?", (rid, old))
                 db.execute("DELETE FROM roots WHERE id = ?", (old,))
+        save_roots(self.path, [p for _, p in self._root_rows()])
         return Path(os.fsdecode(key))
 
     def remove_root(self, path: str | Path) -> list[int]:
@@ -192,6 +203,7 @@ class Catalog(EmbeddingStore):
         with self.transaction() as db:
             ids = [i for (i,) in db.execute("SELECT id FROM files WHERE root_id = ?", row)]
             db.execute("DELETE FROM roots WHERE id = ?", row)
+        save_roots(self.path, [p for _, p in self._root_rows()])
         return ids
 
     # reading -----------------------------------------------------------------------------------

@@ -93,13 +93,18 @@ class CatalogError(Exception):
     """The catalog file cannot be used (written by a newer version, not a catalog, corrupt)."""
 
 
+class CatalogDamaged(CatalogError):
+    """The catalog file is damaged: ``soundsearch repair`` rebuilds it."""
+
+
 def migrate(db: sqlite3.Connection, migrations: list[Migration] | None = None) -> int:
     """Bring ``db`` to the newest schema, each migration in its own transaction. Returns the version."""
     migrations = MIGRATIONS if migrations is None else migrations
     try:
         version = db.execute("PRAGMA user_version").fetchone()[0]
     except sqlite3.DatabaseError as exc:
-        raise CatalogError(f"not a soundsearch catalog or corrupt: {exc}") from exc
+        raise CatalogDamaged(f"not a soundsearch catalog or corrupt: {exc}: run `soundsearch repair` "
+                             "to rebuild it") from exc
     if version > len(migrations):
         raise CatalogError(f"this catalog has schema version {version}, newer than this soundsearch "
                            f"understands ({len(migrations)}); please update soundsearch")
