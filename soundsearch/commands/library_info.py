@@ -23,7 +23,7 @@ def file_info(catalog: Catalog, path: Path, fresh: bool = False) -> dict:
     """A file as the catalog knows it, or read now when it is not catalogued (or ``fresh``)."""
     record = catalog.get_by_path(path)
     if record is not None and not fresh:
-        return _from_record(record)
+        return _from_record(record, catalog.index_errors(record.id))
     from soundsearch.audio.errors import AudioError
     from soundsearch.audio.probe import probe
     from soundsearch.library.metadata import ReadContext, read_metadata
@@ -45,15 +45,16 @@ def file_info(catalog: Catalog, path: Path, fresh: bool = False) -> dict:
         "status": status,
         "error": error,
         "note": audio.note if audio is not None and status == "ok" else "",
+        "index_errors": catalog.index_errors(record.id) if record is not None else {},
         "properties": _properties(audio),
         "metadata": _metadata(metadata),
     }
 
 
-def _from_record(r: FileRecord) -> dict:
+def _from_record(r: FileRecord, index_errors: dict[str, str]) -> dict:
     return {"path": display_path(r.path), "in_catalog": True, "id": r.id, "root": display_path(r.root),
             "size": r.size, "status": r.status, "error": r.error, "note": r.note,
-            "properties": _properties(r), "metadata": _metadata(r.metadata)}
+            "index_errors": index_errors, "properties": _properties(r), "metadata": _metadata(r.metadata)}
 
 
 def _duration(seconds: float | None) -> str:
@@ -77,6 +78,9 @@ def format_info(info: dict) -> str:
     lines.append(f"  status: {info['status']}" + (f" — {info['error']}" if info["error"] else ""))
     if info["note"]:
         lines.append(f"  note: {info['note']}")
+    for model, error in info.get("index_errors", {}).items():
+        lines.append(f"  audio not indexed: {error} (model {model.split('|')[0]}; "
+                     "found by its metadata alone)")
     meta = info["metadata"]
     lines.append("metadata:" if meta["fields"] else "metadata: none")
     width = max((len(f["name"]) for f in meta["fields"]), default=0)
@@ -102,7 +106,9 @@ def format_stats(s: dict) -> str:
             ("channels", _top(s["channels"])),
             ("untagged", f"{s['untagged']:,} (no metadata text: found by their sound alone)"),
             ("errors", f"{s['errors']:,}" + (" (soundsearch errors)" if s["errors"] else "")),
-            ("metadata only", f"{s['metadata_only']:,} (properties and tags; the audio cannot be decoded)")]
+            ("metadata only", f"{s['metadata_only']:,} (properties and tags; the audio cannot be decoded)"),
+            ("not embedded", f"{s.get('not_embedded', 0):,} (the indexer could not use their audio: "
+                             "soundsearch errors --warnings)" if s.get("not_embedded") else "0")]
     lines = [f"{label + ':':<15}{value}" for label, value in rows]
     if s["roots"]:
         lines.append("roots:")

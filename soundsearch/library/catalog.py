@@ -246,11 +246,24 @@ class Catalog(EmbeddingStore):
         return [(Path(os.fsdecode(p)), reason or "unknown error") for p, reason in rows]
 
     def warnings(self) -> list[tuple[Path, str]]:
-        """Files that are usable but not quite right (truncated, wrong extension, metadata only)."""
+        """Files that are usable but not quite right: truncated, wrong extension, metadata only,
+        audio the indexer could not embed, metadata sources that failed or hit a cap."""
         rows = self._db.execute(
             "SELECT path, CASE WHEN status = 'metadata_only' THEN coalesce(error, note) ELSE note END "
-            "FROM files WHERE status = 'metadata_only' OR (status = 'ok' AND note != '') ORDER BY path")
+            "FROM files WHERE status = 'metadata_only' OR (status = 'ok' AND note != '') "
+            "UNION ALL SELECT DISTINCT f.path, 'audio not indexed: ' || e.error || ' (found by its metadata "
+            "alone)' FROM files f JOIN embeddings e ON e.file_id = f.id WHERE f.status = 'ok' "
+            "AND e.error IS NOT NULL AND e.content_hash IS f.content_hash "
+            "UNION ALL SELECT f.path, 'metadata: ' || j.value "
+            "FROM files f, json_each(f.metadata, '$.errors') j WHERE f.status != 'error' ORDER BY 1")
         return [(Path(os.fsdecode(p)), reason) for p, reason in rows]
+
+    def index_errors(self, file_id: int) -> dict[str, str]:
+        """model id → why the indexer could not embed this file's audio (for its current content)."""
+        rows = self._db.execute(
+            "SELECT e.model_id, e.error FROM embeddings e JOIN files f ON f.id = e.file_id "
+            "WHERE f.id = ? AND e.error IS NOT NULL AND e.content_hash IS f.content_hash", (int(file_id),))
+        return dict(rows.fetchall())
 
     def stats(self) -> dict:
         """files, hours, bytes, formats, sample_rates, channels, untagged, errors, roots …"""
