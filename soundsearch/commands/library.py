@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
 from pathlib import Path
 
 from soundsearch import paths
+from soundsearch.commands.terminal import clean, json_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -71,7 +71,7 @@ def _catalog():
 
 def _safe(text: str) -> str:
     """Lone surrogates (from undecodable names) would make print() raise: show them escaped."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")  # (values are clean()ed before)
 
 
 def _out(text: str) -> None:
@@ -135,7 +135,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
     for folder in args.dirs:
         if not folder.is_dir():
-            _err(f"not a folder: {folder}")
+            _err(f"not a folder: {clean(folder)}")
             return 2
     with _catalog() as catalog:
         if not args.dirs and not catalog.roots():
@@ -170,11 +170,11 @@ def cmd_roots(args: argparse.Namespace) -> int:
         rows = [{"path": display_path(root), "files": catalog.count(root), "exists": root.is_dir()}
                 for root in catalog.roots()]
     if args.json:
-        _out(json.dumps(rows, indent=2, ensure_ascii=False))
+        _out(json_text(rows, indent=2))
     elif not rows:
         _out("no library folders yet: soundsearch scan DIR...")
     for row in [] if args.json else rows:
-        _out(f"{row['path']}  ({row['files']:,} files{'' if row['exists'] else ', folder not found'})")
+        _out(f"{clean(row['path'])}  ({row['files']:,} files{'' if row['exists'] else ', folder not found'})")
     return 0
 
 
@@ -185,7 +185,8 @@ def cmd_remove_root(args: argparse.Namespace) -> int:
         except KeyError as exc:
             _err(f"{exc.args[0]} (see soundsearch roots)")
             return 2
-    _out(f"removed {args.dir} from the library ({len(removed):,} files forgotten; nothing deleted on disk)")
+    _out(f"removed {clean(args.dir)} from the library ({len(removed):,} files forgotten; "
+         "nothing deleted on disk)")
     return 0
 
 
@@ -193,11 +194,11 @@ def cmd_info(args: argparse.Namespace) -> int:
     from soundsearch.commands.library_info import file_info, format_info
 
     if not os.path.isfile(args.file):
-        _err(f"not a file: {args.file}")
+        _err(f"not a file: {clean(args.file)}")
         return 2
     with _catalog() as catalog:
         info = file_info(catalog, args.file, fresh=args.fresh)
-    _out(json.dumps(info, indent=2, ensure_ascii=False) if args.json else format_info(info))
+    _out(json_text(info, indent=2) if args.json else format_info(info))
     return 0
 
 
@@ -206,7 +207,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
     with _catalog() as catalog:
         stats = catalog.stats()
-    _out(json.dumps(stats, indent=2, ensure_ascii=False) if args.json else format_stats(stats))
+    _out(json_text(stats, indent=2) if args.json else format_stats(stats))
     return 0
 
 
@@ -233,12 +234,12 @@ def cmd_repair(args: argparse.Namespace) -> int:
     collections = Collections()
     relinked = collections.relink(lambda p: result.id_of_path.get(norm_path(p)))
     if result.kept_as is not None:
-        _out(f"the old catalog is kept as {display_path(result.kept_as)}")
+        _out(f"the old catalog is kept as {clean(display_path(result.kept_as))}")
     if not result.roots:
         _err("no library folders could be found in the old catalog: add them again with "
              "`soundsearch scan DIR...`")
     for root in result.roots:
-        _out(f"library folder: {display_path(root)}")
+        _out(f"library folder: {clean(display_path(root))}")
     _out(f"catalog rebuilt: {result.files:,} files; {result.vectors_reused:,} stored vectors reused, "
          f"{result.user_data_kept:,} files' own data kept, {relinked:,} collection entries relinked"
          + (f"; {result.lost_rows:,} unreadable rows lost" if result.lost_rows else ""))
@@ -257,10 +258,12 @@ def cmd_errors(args: argparse.Namespace) -> int:
             rows += [{"path": display_path(p), "reason": r, "severity": "warning"}
                      for p, r in catalog.warnings()]
     if args.json:
-        _out(json.dumps(rows, indent=2, ensure_ascii=False))
+        _out(json_text(rows, indent=2))
         return 0
     for row in rows:
-        _out(f"{row['path']}: {'' if row['severity'] == 'error' else 'warning: '}{row['reason']}")
+        # one line per file, whatever its name holds (escape sequences, newlines)
+        severity = "" if row["severity"] == "error" else "warning: "
+        _out(f"{clean(row['path'])}: {severity}{clean(row['reason'])}")
     if not rows:
         _out("no errors" + ("" if args.warnings else " (--warnings lists usable files with problems)"))
     return 0

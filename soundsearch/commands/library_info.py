@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from soundsearch.commands.terminal import clean
 from soundsearch.library.catalog import Catalog, FileRecord, display_path
 
 
@@ -65,30 +66,32 @@ def _duration(seconds: float | None) -> str:
 
 
 def format_info(info: dict) -> str:
+    """Lines for a terminal: every value from the file (path, tags, reasons) is clean()ed."""
     p = info["properties"]
-    lines = [info["path"]]
+    lines = [clean(info["path"])]
     if info["in_catalog"]:
-        lines.append(f"  catalogued (id {info['id']}, root {info['root']})")
+        lines.append(f"  catalogued (id {info['id']}, root {clean(info['root'])})")
     else:
-        lines.append("  not in the catalog" + (f" (inside root {info['root']})" if info["root"] else ""))
+        inside = f" (inside root {clean(info['root'])})" if info["root"] else ""
+        lines.append("  not in the catalog" + inside)
     if p["format"]:
         depth = f", {p['bit_depth']} bit" if p["bit_depth"] else ""
-        lines.append(f"  {p['format']} ({p['subtype'] or '?'}), {p['sample_rate']} Hz, "
+        lines.append(f"  {p['format']} ({clean(p['subtype'] or '?')}), {p['sample_rate']} Hz, "
                      f"{p['channels']} ch{depth}, {_duration(p['duration'])}, {info['size']:,} bytes")
-    lines.append(f"  status: {info['status']}" + (f" — {info['error']}" if info["error"] else ""))
+    lines.append(f"  status: {info['status']}" + (f" — {clean(info['error'])}" if info["error"] else ""))
     if info["note"]:
-        lines.append(f"  note: {info['note']}")
+        lines.append(f"  note: {clean(info['note'])}")
     for model, error in info.get("index_errors", {}).items():
-        lines.append(f"  audio not indexed: {error} (model {model.split('|')[0]}; "
+        lines.append(f"  audio not indexed: {clean(error)} (model {model.split('|')[0]}; "
                      "found by its metadata alone)")
     meta = info["metadata"]
     lines.append("metadata:" if meta["fields"] else "metadata: none")
     width = max((len(f["name"]) for f in meta["fields"]), default=0)
     for f in meta["fields"]:
-        lines.append(f"  {f['name']:<{width}}  {f['value']}  [{f['source']}]")
+        lines.append(f"  {f['name']:<{width}}  {clean(f['value'])}  [{clean(f['source'])}]")
     for error in meta["errors"]:
-        lines.append(f"  (could not read {error})")
-    lines.append(f"metadata text: {meta['text']}" if meta["text"] else
+        lines.append(f"  (could not read {clean(error)})")
+    lines.append(f"metadata text: {clean(meta['text'])}" if meta["text"] else
                  "metadata text: (none: untagged — search will rely on the audio alone)")
     return "\n".join(lines)
 
@@ -112,6 +115,6 @@ def format_stats(s: dict) -> str:
     lines = [f"{label + ':':<15}{value}" for label, value in rows]
     if s["roots"]:
         lines.append("roots:")
-        lines += [f"  {r['path']}: {r['files']:,} files, {r['hours']:.1f} h, {r['untagged']:,} untagged, "
-                  f"{r['errors']:,} errors" for r in s["roots"]]
+        lines += [f"  {clean(r['path'])}: {r['files']:,} files, {r['hours']:.1f} h, "
+                  f"{r['untagged']:,} untagged, {r['errors']:,} errors" for r in s["roots"]]
     return "\n".join(lines)
