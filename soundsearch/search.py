@@ -34,7 +34,7 @@ from soundsearch import paths
 from soundsearch.index.bm25 import name_terms, tokenize
 from soundsearch.index.exact import normalize
 from soundsearch.index.facets import Filters, LibraryTable
-from soundsearch.index.library import LibraryIndex
+from soundsearch.index.library import LibraryIndex, load_stored
 from soundsearch.index.pipeline import single_threaded_torch
 from soundsearch.library.catalog import FileRecord
 from soundsearch.settings import Settings
@@ -142,8 +142,18 @@ class SearchEngine:
 
     def _open_indexes(self) -> LibraryIndex:
         # items now (its problems are reported at once); sounds and meta when first searched
-        return LibraryIndex.open(self.index_dir, self.catalog, self.model, self.settings.fusion_weight,
-                                 eager=("items",), writer=False)
+        lib = LibraryIndex.open(self.index_dir, self.catalog, self.model, self.settings.fusion_weight,
+                                eager=("items",), writer=False)
+        # Vectors committed just before an index job was killed are in the catalog but not in the
+        # saved files: bring them in, in memory (the next index job saves them). One count query
+        # decides; the vectors are loaded only when the counts differ.
+        if self.catalog.count_embeddings(self.model.model_id) != len(lib.items):
+            stored = load_stored(self.catalog, self.model.model_id)
+            lib._stored = stored
+            added, _ = lib.reconcile(stored)
+            if added:
+                log.info("search: %d stored vectors were missing from the index files", added)
+        return lib
 
     @property
     def problems(self) -> dict[str, str]:

@@ -203,6 +203,10 @@ def sniff(head: bytes) -> str | None:
 def failure_reason(ends: FileEnds, kind: str | None, exc: Exception, ext: str) -> str:
     """A reason a user can act on, naming what the file really holds."""
     detail = str(exc).split(": ", 1)[-1].strip().rstrip(".")
+    if "possibly a pipe" in detail:
+        # libsndfile says this of any file whose format it cannot make out; ours are regular files
+        # (checked before opening), so the useful part is that no audio could be found
+        detail = "no readable audio frames found"
     if ends.size == 0:
         return "empty file (0 bytes)"
     if kind is None:

@@ -86,6 +86,9 @@ class LibraryIndex:
         """Load the ``eager`` indexes now, the others on first use; any that is missing, damaged or
         stale is rebuilt from the catalog's stored vectors (``stored`` if the caller has them)."""
         lib = cls(folder, model, fusion_weight, catalog, stored, writer)
+        if writer:  # the writer lock is held: a temp file here is left by a save that was killed
+            for stale in Path(folder).glob(".*.tmp"):
+                stale.unlink(missing_ok=True)
         for name in eager:
             lib[name]
         return lib

@@ -159,6 +159,18 @@ def _start_method() -> multiprocessing.context.BaseContext:
 def _worker_init() -> None:
     # Ctrl-C reaches the whole process group: let the scanner alone handle it (it stops the pool)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A scanner killed outright (kill -9, a crash) cannot stop its pool, and a worker waiting for
+    # its next task waits forever: two were left blocked after each such kill. A worker whose
+    # parent is gone leaves by itself.
+    parent = os.getppid()
+    threading.Thread(target=_leave_when_orphaned, args=(parent,), daemon=True, name="orphan-watch").start()
+
+
+def _leave_when_orphaned(parent: int, every: float = 1.0) -> None:
+    while True:
+        time.sleep(every)
+        if os.getppid() != parent:
+            os._exit(0)
 
 
 class Examiner:

@@ -98,6 +98,12 @@ class EmbeddingStore:
         meta = np.frombuffer(b"".join(r[2] if r[2] is not None else zero for r in rows), np.float32)
         return ids, audio, meta.reshape(len(rows), dim).copy(), has_meta
 
+    def count_embeddings(self, model_id: str) -> int:
+        """Files with a usable vector (audio or metadata) for ``model_id``: what the items index holds."""
+        return self._db.execute(
+            "SELECT count(*) FROM embeddings e JOIN files f ON f.id = e.file_id "
+            "WHERE e.model_id = ? AND e.audio IS NOT NULL", (model_id,)).fetchone()[0]
+
     def delete_embeddings(self, model_id: str | None = None) -> int:
         """Drop the vectors of one model (None: of every model). Returns the number of rows."""
         with self.transaction() as db:  # type: ignore[attr-defined]
