@@ -93,8 +93,26 @@ class FileRecord:
         (fid, path, root, size, mtime, chash, duration, sr, channels, depth, fmt, meta, status, error,
          frames, subtype, note, user) = row
         return cls(fid, Path(os.fsdecode(path)), Path(os.fsdecode(root)), size, mtime, chash, duration, sr,
-                   channels, depth, fmt, Metadata.from_json(json.loads(meta)), status, error, frames,
-                   subtype or "", note or "", json.loads(user))
+                   channels, depth, fmt, _metadata(meta), status, error, frames, subtype or "", note or "",
+                   _json_dict(user))
+
+
+def _json_dict(text) -> dict:
+    """A stored JSON object; {} for a damaged one (a damaged catalog page must not stop a listing)."""
+    try:
+        data = json.loads(text)
+    except (TypeError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _metadata(text) -> Metadata:
+    data = _json_dict(text)
+    try:
+        return Metadata.from_json(data) if data else Metadata(errors=["catalog: stored metadata damaged "
+                                                                      "(soundsearch repair reads it again)"])
+    except (TypeError, KeyError, ValueError, AttributeError):
+        return Metadata(errors=["catalog: stored metadata damaged (soundsearch repair reads it again)"])
 
 
 class Catalog(EmbeddingStore):
