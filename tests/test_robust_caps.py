@@ -129,3 +129,19 @@ def test_a_sheet_past_its_row_cap_says_so_for_the_files_it_lost(tmp_path, monkey
     assert any("sheet.csv: only its first 100 rows were read (200 more)" in e for e in meta.errors)
     sheet = sheets.parse_sheet(lib / "sheet.csv")
     assert all(len(cells) == 1 for cells in sheet.rows.values())  # only the used column is kept
+
+
+def test_a_large_id3_tag_does_not_stretch_an_mp3s_length(tmp_path):
+    """Without a Xing/Info frame libsndfile estimates the length from the byte count: a large tag
+    counted as audio made a 3.5 s sound last 208 s."""
+    t = np.arange(int(3.5 * 44100)) / 44100
+    plain = tmp_path / "plain.mp3"
+    sf.write(str(plain), (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), 44100, format="MP3")
+    data = bytearray(plain.read_bytes())
+    for marker in (b"Xing", b"Info", b"LAME"):
+        if (at := data.find(marker)) >= 0:
+            data[at:at + 4] = bytes(4)
+    plain.write_bytes(bytes(data))
+    tagged = tmp_path / "tagged.mp3"
+    tagged.write_bytes(id3_tag(20_000) + bytes(data))
+    assert probe(tagged).duration == pytest.approx(probe(plain).duration, abs=0.05)
