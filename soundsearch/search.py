@@ -22,6 +22,7 @@ indexes — fused item vectors (mode "hybrid"), audio vectors ("audio") or metad
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from soundsearch import paths
 from soundsearch.index.bm25 import name_terms, tokenize
 from soundsearch.index.exact import normalize
 from soundsearch.index.facets import Filters, LibraryTable
-from soundsearch.index.library import LibraryIndex
+from soundsearch.index.library import LibraryIndex, load_stored
 from soundsearch.index.pipeline import single_threaded_torch
 from soundsearch.library.catalog import FileRecord
 from soundsearch.settings import Settings
@@ -51,6 +52,7 @@ EXACT_BOOST = 2.0  # > any cosine gap: an exact file name or CatID typed ranks f
 # 0.831 / 0.832 / 0.833 with worse held-out names at 0.3); bench_quality.py prints the held-out rows.
 BRIDGE_WEIGHT = {"audio": 1.0, "hybrid": 0.1}
 LEXICAL_NORM = "query"  # BM25 / ideal(query terms), or "max": / the best candidate's BM25
+GONE_SLACK = 8  # extra candidates fetched for files deleted since the last scan
 
 
 @dataclass
@@ -150,8 +152,18 @@ class SearchEngine:
 
     def _open_indexes(self) -> LibraryIndex:
         # items now (its problems are reported at once); sounds and meta when first searched
-        return LibraryIndex.open(self.index_dir, self.catalog, self.model, self.settings.fusion_weight,
-                                 eager=("items",))
+        lib = LibraryIndex.open(self.index_dir, self.catalog, self.model, self.settings.fusion_weight,
+                                eager=("items",), writer=False)
+        # Vectors committed just before an index job was killed are in the catalog but not in the
+        # saved files: bring them in, in memory (the next index job saves them). One count query
+        # decides; the vectors are loaded only when the counts differ.
+        if self.catalog.count_embeddings(self.model.model_id) != len(lib.items):
+            stored = load_stored(self.catalog, self.model.model_id)
+            lib._stored = stored
+            added, _ = lib.reconcile(stored)
+            if added:
+                log.info("search: %d stored vectors were missing from the index files", added)
+        return lib
 
     @property
     def problems(self) -> dict[str, str]:
@@ -177,14 +189,14 @@ class SearchEngine:
         terms = tokenize(free)
         if q is None:  # only filters: list the matching files
             ids = index.ids() if allowed is None else allowed
-            ids = ids[~np.isin(ids, list(blocked))][:k]
-            return self._hits(ids, np.zeros(len(ids), np.float32), terms)
+            ids = ids[~np.isin(ids, list(blocked))][:k + GONE_SLACK]
+            return self._hits(ids, np.zeros(len(ids), np.float32), terms, k)
         # "audio" searches the sound only: no name words (BM25, exact names) blend in, so an
         # untagged recording and a well-named one are ranked by what they sound like.
         weight = float(self.settings.lexical_weight) if free and mode != "audio" else 0.0
         exact = self._exact_matches(free, allowed) if mode != "audio" else np.zeros(0, np.int64)
         exact = exact[~np.isin(exact, list(blocked))]
-        fetch = max(k, LEXICAL_POOL) if weight > 0 else k
+        fetch = max(k, LEXICAL_POOL) if weight > 0 else k + GONE_SLACK
         # With no filter, a predicate skips the disliked files (a set of every other id would cost
         # more than the search itself in a big library).
         flt = allowed if allowed is not None or not blocked else (lambda i: i not in blocked)
@@ -196,7 +208,7 @@ class SearchEngine:
         if weight > 0 or len(exact) or bridge is not None:
             ids, scores = self._rerank(index, q, ids, scores, terms + _query_name_terms(free), weight,
                                        exact, allowed, blocked, bridge)
-        return self._hits(ids[:k], scores[:k], terms)
+        return self._hits(ids, scores, terms, k)
 
     def _allowed(self, filters: Filters | None) -> np.ndarray | None:
         if filters is None or not filters.active:
@@ -305,8 +317,8 @@ class SearchEngine:
         allowed = self._allowed(filters)
         if file_id is not None:
             allowed = _without(index.ids() if allowed is None else allowed, [file_id])
-        ids, scores = index.knn(vec[None, :], k, filter=allowed)
-        return self._hits(ids[0], scores[0], [])
+        ids, scores = index.knn(vec[None, :], k + GONE_SLACK, filter=allowed)
+        return self._hits(ids[0], scores[0], [], k)
 
     def _example_vector(self, target) -> tuple[int | None, np.ndarray]:
         record = None
@@ -330,14 +342,22 @@ class SearchEngine:
             raise ValueError(f"cannot use {target} as an example: {decoded.error}")
         return (record.id if record else None), normalize(self.model.embed_audio([decoded.wave]))[0]
 
-    def _hits(self, ids: np.ndarray, scores: np.ndarray, terms: list[str]) -> list[Hit]:
+    def _hits(self, ids: np.ndarray, scores: np.ndarray, terms: list[str], k: int) -> list[Hit]:
+        """The first ``k`` ranked ids that are still files on disk: one deleted since the last scan
+        is not offered (it could be neither auditioned nor dragged); a stat costs ~10 µs."""
         score_of = dict(zip(ids.tolist(), scores.tolist()))
         wanted = set(terms)
-        records = self.catalog.get_many(ids.tolist())
-        if hasattr(self.catalog, "predicted_tags"):
-            for r in records:
-                r.predicted = self.catalog.predicted_tags(r.id)
-        return [Hit(r.id, r.path, float(score_of[r.id]), r, matched_fields(r, wanted)) for r in records]
+        hits: list[Hit] = []
+        predicted = getattr(self.catalog, "predicted_tags", None)
+        for start in range(0, len(ids), k + GONE_SLACK):
+            for r in self.catalog.get_many(ids[start:start + k + GONE_SLACK].tolist()):
+                if os.path.exists(r.path):
+                    if predicted is not None:
+                        r.predicted = predicted(r.id)
+                    hits.append(Hit(r.id, r.path, float(score_of[r.id]), r, matched_fields(r, wanted)))
+                    if len(hits) == k:
+                        return hits
+        return hits
 
 
 def matched_fields(record: FileRecord, terms: set[str], limit: int = 6) -> list[str]:

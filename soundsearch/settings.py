@@ -51,6 +51,9 @@ class Settings:
     session_rate: int = 0  # Hz; 0 = as the source
     session_bits: str = "original"  # original | 16 | 24 | 32f
     export_handles: float = 0.0  # seconds around an exported region
+    # Symlinked folders leading outside the library folders (to another drive, or to "/") are not
+    # followed unless this is on: a link to "/" would walk the whole system.
+    follow_links: bool = False
     extra: dict = field(default_factory=dict)  # forward-compatible bag for GUI state etc.
 
 

@@ -144,7 +144,8 @@ class Backend:
 
         result = UpdateResult()
         with Catalog(self.catalog_path) as catalog:
-            result.scan = yield from scan(catalog, list(roots) if roots else None, cancel)
+            result.scan = yield from scan(catalog, list(roots) if roots else None, cancel,
+                                          follow_links=self.settings.follow_links)
             if index and self.model is not None:
                 result.index = yield from index_job(catalog, self.model, self.settings, cancel,
                                                     index_dir=self.index_dir)

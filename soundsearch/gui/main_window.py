@@ -73,6 +73,8 @@ class MainWindow(WindowActions, QMainWindow):
         self.metadata = MetadataController(self)  # edit, write tags, rename, export, drag conversion
         self._restore_state()
         self.refresh_summary()
+        if self.collections.problem:  # a damaged collections file was kept aside: say where
+            self.show_message(self.collections.problem)
         if start_jobs:
             self.start_background()
 

@@ -19,15 +19,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from soundsearch.audio.probe import AudioInfo
+from soundsearch.library.catalog_file import damage, roots_path, save_roots
 from soundsearch.library.catalog_stats import catalog_stats
 from soundsearch.library.edit_log import EditLog
 from soundsearch.library.metadata import Metadata
 from soundsearch.library.predicted import PredictedTagStore
-from soundsearch.library.schema import CatalogError, migrate
+from soundsearch.library.schema import CatalogDamaged, CatalogError, migrate
 from soundsearch.library.user_edits import apply_edits, effective_text
 from soundsearch.library.vectors import EmbeddingRow, EmbeddingStore
 
-__all__ = ["Catalog", "CatalogError", "EmbeddingRow", "FileRecord", "display_path", "norm_path"]
+__all__ = ["Catalog", "CatalogDamaged", "CatalogError", "EmbeddingRow", "FileRecord", "display_path",
+           "norm_path"]
 
 _SEP = os.fsencode(os.sep)
 _COLUMNS = ("f.id, f.path, r.path, f.size, f.mtime_ns, f.content_hash, f.duration, f.sample_rate, "
@@ -103,7 +105,7 @@ class FileRecord:
     def from_row(cls, row: tuple) -> FileRecord:
         (fid, path, root, size, mtime, chash, duration, sr, channels, depth, fmt, meta, status, error,
          frames, subtype, note, user, meta_text) = row
-        scanned, user = Metadata.from_json(json.loads(meta)), json.loads(user)
+        scanned, user = _metadata(meta), _json_dict(user)
         edits = user.get("edits")
         metadata = apply_edits(scanned, edits, meta_text) if edits else scanned
         return cls(fid, Path(os.fsdecode(path)), Path(os.fsdecode(root)), size, mtime, chash, duration, sr,
@@ -111,11 +113,34 @@ class FileRecord:
                    scanned=scanned)
 
 
+def _json_dict(text) -> dict:
+    """A stored JSON object; {} for a damaged one (a damaged catalog page must not stop a listing)."""
+    try:
+        data = json.loads(text)
+    except (TypeError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _metadata(text) -> Metadata:
+    data = _json_dict(text)
+    try:
+        return Metadata.from_json(data) if data else Metadata(errors=["catalog: stored metadata damaged "
+                                                                      "(soundsearch repair reads it again)"])
+    except (TypeError, KeyError, ValueError, AttributeError):
+        return Metadata(errors=["catalog: stored metadata damaged (soundsearch repair reads it again)"])
+
+
 class Catalog(EmbeddingStore, PredictedTagStore, EditLog):
     def __init__(self, path: str | Path, timeout: float = 30.0) -> None:
         self.path = path
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+        problem = damage(path)
+        if problem is not None:
+            raise CatalogDamaged(f"the catalog {display_path(path)} is damaged ({problem}): run "
+                                 "`soundsearch repair` to rebuild it (your folders are rescanned, "
+                                 "stored vectors, collections and your own data kept)")
         # isolation_level=None: we issue BEGIN/COMMIT ourselves (one transaction per batch)
         self._db = sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
         self._depth = 0
@@ -127,9 +152,12 @@ class Catalog(EmbeddingStore, PredictedTagStore, EditLog):
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.execute("PRAGMA foreign_keys = ON")
             migrate(self._db)
+            if str(path) != ":memory:" and not roots_path(path).exists():
+                save_roots(path, [p for _, p in self._root_rows()])
         except sqlite3.DatabaseError as exc:
             self._db.close()
-            raise CatalogError(f"cannot open catalog {path}: {exc}") from exc
+            raise CatalogDamaged(f"cannot open catalog {display_path(path)}: {exc}: run `soundsearch repair` "
+                                 "to rebuild it") from exc
         except BaseException:
             self._db.close()
             raise
@@ -196,6 +224,7 @@ class Catalog(EmbeddingStore, PredictedTagStore, EditLog):
                 for table in ("files", "scan_errors", "folders"):
                     db.execute(f"UPDATE {table} SET root_id = ? WHERE root_id = ?", (rid, old))
                 db.execute("DELETE FROM roots WHERE id = ?", (old,))
+        save_roots(self.path, [p for _, p in self._root_rows()])
         return Path(os.fsdecode(key))
 
     def remove_root(self, path: str | Path) -> list[int]:
@@ -208,6 +237,7 @@ class Catalog(EmbeddingStore, PredictedTagStore, EditLog):
         with self.transaction() as db:
             ids = [i for (i,) in db.execute("SELECT id FROM files WHERE root_id = ?", row)]
             db.execute("DELETE FROM roots WHERE id = ?", row)
+        save_roots(self.path, [p for _, p in self._root_rows()])
         return ids
 
     # reading -----------------------------------------------------------------------------------
@@ -250,11 +280,24 @@ class Catalog(EmbeddingStore, PredictedTagStore, EditLog):
         return [(Path(os.fsdecode(p)), reason or "unknown error") for p, reason in rows]
 
     def warnings(self) -> list[tuple[Path, str]]:
-        """Files that are usable but not quite right (truncated, wrong extension, metadata only)."""
+        """Files that are usable but not quite right: truncated, wrong extension, metadata only,
+        audio the indexer could not embed, metadata sources that failed or hit a cap."""
         rows = self._db.execute(
             "SELECT path, CASE WHEN status = 'metadata_only' THEN coalesce(error, note) ELSE note END "
-            "FROM files WHERE status = 'metadata_only' OR (status = 'ok' AND note != '') ORDER BY path")
+            "FROM files WHERE status = 'metadata_only' OR (status = 'ok' AND note != '') "
+            "UNION ALL SELECT DISTINCT f.path, 'audio not indexed: ' || e.error || ' (found by its metadata "
+            "alone)' FROM files f JOIN embeddings e ON e.file_id = f.id WHERE f.status = 'ok' "
+            "AND e.error IS NOT NULL AND e.content_hash IS f.content_hash "
+            "UNION ALL SELECT f.path, 'metadata: ' || j.value "
+            "FROM files f, json_each(f.metadata, '$.errors') j WHERE f.status != 'error' ORDER BY 1")
         return [(Path(os.fsdecode(p)), reason) for p, reason in rows]
+
+    def index_errors(self, file_id: int) -> dict[str, str]:
+        """model id → why the indexer could not embed this file's audio (for its current content)."""
+        rows = self._db.execute(
+            "SELECT e.model_id, e.error FROM embeddings e JOIN files f ON f.id = e.file_id "
+            "WHERE f.id = ? AND e.error IS NOT NULL AND e.content_hash IS f.content_hash", (int(file_id),))
+        return dict(rows.fetchall())
 
     def stats(self) -> dict:
         """files, hours, bytes, formats, sample_rates, channels, untagged, errors, roots …"""

@@ -129,20 +129,30 @@ class CatalogError(Exception):
     """The catalog file cannot be used (written by a newer version, not a catalog, corrupt)."""
 
 
+class CatalogDamaged(CatalogError):
+    """The catalog file is damaged: ``soundsearch repair`` rebuilds it."""
+
+
 def migrate(db: sqlite3.Connection, migrations: list[Migration] | None = None) -> int:
     """Bring ``db`` to the newest schema, each migration in its own transaction. Returns the version."""
     migrations = MIGRATIONS if migrations is None else migrations
     try:
         version = db.execute("PRAGMA user_version").fetchone()[0]
     except sqlite3.DatabaseError as exc:
-        raise CatalogError(f"not a soundsearch catalog or corrupt: {exc}") from exc
+        raise CatalogDamaged(f"not a soundsearch catalog or corrupt: {exc}: run `soundsearch repair` "
+                             "to rebuild it") from exc
     if version > len(migrations):
         raise CatalogError(f"this catalog has schema version {version}, newer than this soundsearch "
                            f"understands ({len(migrations)}); please update soundsearch")
     for number in range(version, len(migrations)):
-        log.info("catalog: migrating schema %d → %d", number, number + 1)
         db.execute("BEGIN IMMEDIATE")
         try:
+            # read again under the write lock: another process opening the same new catalog may
+            # have applied this migration while we waited (both saw version 0 before)
+            if db.execute("PRAGMA user_version").fetchone()[0] > number:
+                db.execute("COMMIT")
+                continue
+            log.info("catalog: migrating schema %d → %d", number, number + 1)
             migrations[number](db)
             db.execute(f"PRAGMA user_version = {number + 1}")
             db.execute("COMMIT")

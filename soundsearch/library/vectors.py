@@ -89,16 +89,24 @@ class EmbeddingStore:
         rows = self._db.execute(
             "SELECT e.file_id, e.audio, e.meta FROM embeddings e JOIN files f ON f.id = e.file_id "
             "WHERE e.model_id = ? AND e.audio IS NOT NULL ORDER BY e.file_id", (model_id,)).fetchall()
+        if rows:  # a vector of another length is damage (or a bug): skipped, the file re-embedded later
+            dim = max(set(len(r[1]) for r in rows), key=[len(r[1]) for r in rows].count) // 4
+            rows = [r for r in rows if len(r[1]) == 4 * dim and (r[2] is None or len(r[2]) == 4 * dim)]
         if not rows:
             empty = np.zeros((0, 0), np.float32)
             return np.zeros(0, np.int64), empty, empty.copy(), np.zeros(0, bool)
-        dim = len(rows[0][1]) // 4
         ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
         audio = np.frombuffer(b"".join(r[1] for r in rows), np.float32).reshape(len(rows), dim).copy()
         has_meta = np.fromiter((r[2] is not None for r in rows), bool, len(rows))
         zero = bytes(4 * dim)
         meta = np.frombuffer(b"".join(r[2] if r[2] is not None else zero for r in rows), np.float32)
         return ids, audio, meta.reshape(len(rows), dim).copy(), has_meta
+
+    def count_embeddings(self, model_id: str) -> int:
+        """Files with a usable vector (audio or metadata) for ``model_id``: what the items index holds."""
+        return self._db.execute(
+            "SELECT count(*) FROM embeddings e JOIN files f ON f.id = e.file_id "
+            "WHERE e.model_id = ? AND e.audio IS NOT NULL", (model_id,)).fetchone()[0]
 
     def delete_embeddings(self, model_id: str | None = None) -> int:
         """Drop the vectors of one model (None: of every model). Returns the number of rows."""
