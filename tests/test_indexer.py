@@ -204,7 +204,7 @@ from soundsearch.model import build_tiny_model
 
 model = build_tiny_model(seed=0)
 embed = model.embed_audio
-model.embed_audio = lambda waves: (time.sleep(0.2), embed(waves))[1]  # slow enough to be killed
+model.embed_audio = lambda waves, **kw: (time.sleep(0.2), embed(waves, **kw))[1]  # slow enough to be killed
 for p in index_job(Catalog(paths.catalog_path()), model, None, batch_size=2):
     print(p.done, p.total, flush=True)
 """

@@ -187,7 +187,7 @@ def test_symlink_loops_end_and_linked_folders_are_walked_once(catalog, library, 
     library.link("Linked again", tmp_path / "outside")
     library.link("Doors/link_to_file.wav", library.path(DOOR))
     library.link("Doors/dangling.wav", tmp_path / "nowhere.wav")
-    result = do_scan(catalog, library.root)
+    result = do_scan(catalog, library.root, follow_links=True)  # the user asked for outside links
     names = sorted(r.path.name for r in catalog.iter_files())
     assert names.count("far_thunder.wav") == 1 and "link_to_file.wav" in names
     assert result.seen == CATALOGUED + 2

@@ -59,13 +59,37 @@ def test_modes_search_their_own_space(engine, mode):
     keep = has_meta if mode == "metadata" else np.ones(len(ids), bool)
     q = model.embed_query(["birds singing in a forest"])
     want = exact_knn(ids[keep], vecs[keep], q, 5)[0][0].tolist()
-    got = [h.file_id for h in SearchEngine(catalog, model, Settings(lexical_weight=0)).search(
-        "birds singing in a forest", k=5, mode=mode)]
+    plain = SearchEngine(catalog, model, Settings(lexical_weight=0, bridge_weight=0))
+    got = [h.file_id for h in plain.search("birds singing in a forest", k=5, mode=mode)]
     assert got == want
     if mode == "metadata":  # an untagged file has no metadata vector
         assert by_name(catalog)["ZOOM0001.wav"] not in engine.lib.meta
     with pytest.raises(ValueError):
         engine.search("x", mode="telepathy")
+
+
+def test_audio_mode_ranks_by_the_sound_only(engine, tmp_path):
+    """With the lexical blend on, "audio" must not let name words in: with the label bridge off
+    it ranks exactly as the audio-vector oracle does, and with it on, giving every file an opaque
+    name (a move: same ids, same vectors) leaves every audio ranking as it was."""
+    catalog, model = engine.catalog, engine.model
+    ids, audio, _, _ = catalog.load_embeddings(model.model_id)
+    assert engine.settings.lexical_weight > 0 and engine.settings.bridge_weight > 0
+    texts = ("glass_clink.flac", "door wood slam", "dog bark loud", "bright noisy hiss")
+    plain = SearchEngine(catalog, model, Settings(bridge_weight=0))
+    for text in texts:
+        want = exact_knn(ids, audio, model.embed_query([text]), len(ids))[0][0].tolist()
+        assert [h.file_id for h in plain.search(text, k=len(ids), mode="audio")] == want
+    before = {t: [h.file_id for h in engine.search(t, k=len(ids), mode="audio")] for t in texts}
+    assert names(engine.search("glass_clink.flac", k=3))[0] == "glass_clink.flac"  # hybrid: name first
+    root = catalog.roots()[0]
+    for n, rec in enumerate(sorted(catalog.iter_files(), key=lambda r: r.id)):
+        rec.path.rename(root / f"ZX{n:04d}{rec.path.suffix}")
+    scan(catalog, root)
+    renamed = SearchEngine(catalog, model, Settings())
+    assert all(r.path.name.startswith("ZX") for r in catalog.iter_files())
+    for text in texts:
+        assert [h.file_id for h in renamed.search(text, k=len(ids), mode="audio")] == before[text]
 
 
 def test_filters(engine):

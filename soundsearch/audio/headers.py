@@ -106,10 +106,13 @@ def parse_wav(head: bytes, size: int, whole: bool) -> Header | None:
 
 
 def _ext80(b: bytes) -> float:
-    """IEEE 754 80-bit extended (AIFF sample rates)."""
+    """IEEE 754 80-bit extended (AIFF sample rates); 0.0 for one no sample rate could have (a
+    damaged header's exponent overflowed a float, which raised OverflowError)."""
     exp = int.from_bytes(b[:2], "big") & 0x7FFF
     mant = int.from_bytes(b[2:10], "big")
-    return 0.0 if exp == 0 and mant == 0 else mant * 2.0 ** (exp - 16383 - 63)
+    if (exp == 0 and mant == 0) or exp - 16383 > 64:  # > 2**64 Hz: damage
+        return 0.0
+    return mant * 2.0 ** (exp - 16383 - 63)
 
 
 _AIFC_CODECS = {b"NONE": "PCM", b"twos": "PCM", b"sowt": "PCM", b"fl32": "FLOAT", b"FL32": "FLOAT",

@@ -17,6 +17,7 @@ import soundfile as sf
 
 from soundsearch import paths
 from soundsearch.atomic import atomic_path
+from soundsearch.userfiles import check_regular
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ def write_region_frames(path: str | Path, first: int, stop: int, out_dir: Path |
     path = Path(path)
     if stop <= first:
         raise ValueError("empty region")
+    check_regular(path)
     with sf.SoundFile(os.fsencode(path)) as f:  # bytes: non-UTF-8 names too
         sr, channels, subtype = f.samplerate, f.channels, f.subtype
         dtype, out_subtype = _LOSSLESS.get(subtype, ("float32", "FLOAT"))
@@ -72,6 +74,7 @@ def write_region_frames(path: str | Path, first: int, stop: int, out_dir: Path |
     fmt = "RF64" if data.nbytes > 0xFFFF0000 else "WAV"
     with atomic_path(target) as tmp:
         sf.write(str(tmp), data, sr, subtype=out_subtype, format=fmt)
+        os.chmod(tmp, 0o644)  # temp files are private (0600); a DAW's file is an ordinary one
     log.info("wrote region %s [%d, %d) of %s (%d ch, %s)", target.name, first, stop, path, channels,
              out_subtype)
     return target

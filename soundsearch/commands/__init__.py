@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from soundsearch.commands import duplicates, library, model, search
+from soundsearch.commands import duplicates, edit, library, model, search
 
-COMMAND_MODULES = [library, model, search, duplicates]
+COMMAND_MODULES = [library, model, search, edit, duplicates]

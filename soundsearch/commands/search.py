@@ -9,8 +9,10 @@ import time
 from pathlib import Path
 
 from soundsearch import paths
+from soundsearch.commands.terminal import clean, json_text
 from soundsearch.jobs import Progress
 from soundsearch.jobs import run as run_job
+from soundsearch.library.catalog import display_path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,6 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="embed what the catalog already holds, without looking at the folders")
     _model_args(p)
     p.add_argument("--batch", type=int, default=16, help="files per model batch (default 16)")
+    p.add_argument("--follow-links", action="store_true",
+                   help="also follow symlinked folders that lead outside the library folders")
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("search", help="find sounds by description")
@@ -29,7 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help='what you hear, e.g. "wooden door slam -music dur:<3"')
     p.add_argument("--queries", type=Path, metavar="FILE.jsonl",
                    help='batch: {"qid", "text"} per line in; {"qid", "ranked", "scores"} per line out')
-    p.add_argument("--mode", choices=("hybrid", "audio", "metadata"), default="hybrid")
+    p.add_argument("--mode", choices=("hybrid", "audio", "metadata"), default="hybrid",
+                   help="hybrid (default); audio: the sound only (no name or tag words, predicted "
+                        "tags included); metadata: the words only")
     p.add_argument("--like", type=int, action="append", default=[], metavar="ID",
                    help="refine: move the query toward this file (repeatable)")
     p.add_argument("--dislike", type=int, action="append", default=[], metavar="ID",
@@ -90,7 +96,8 @@ def _open(args):
         raise SystemExit(f"soundsearch: {exc}") from exc
     device = args.device or (None if settings.device in ("", "auto") else settings.device)
     try:
-        model = load_model(args.model or settings.model, device)
+        model = load_model(args.model or settings.model, device,
+                           yamnet=(settings.yamnet_model or True) if settings.yamnet else False)
     except ModelError as exc:
         raise SystemExit(f"soundsearch: {exc}") from exc
     return settings, catalog, model
@@ -102,8 +109,14 @@ class ProgressLine:
     def __init__(self) -> None:
         self.last = 0.0
         self.tty = sys.stderr.isatty()
+        self.waiting = ""
 
     def __call__(self, p: Progress) -> None:
+        if p.stage == "wait":  # another soundsearch writes: say so once, on a line of its own
+            if p.message != self.waiting:
+                self.waiting = p.message
+                print(("\r" if self.tty else "") + clean(p.message), file=sys.stderr, flush=True)
+            return
         now = time.monotonic()
         if now - self.last < (0.2 if self.tty else 5.0) and p.stage != "done":
             return
@@ -111,7 +124,7 @@ class ProgressLine:
         count = f"{p.done}/{p.total}" if p.total else f"{p.done}"
         eta = f" ETA {p.eta_seconds:.0f}s" if p.eta_seconds is not None and p.done else ""
         audio = f" {p.audio_seconds:.0f}s audio" if p.audio_seconds else ""
-        line = f"{p.stage}: {count}{audio}{eta} {p.message}"[:110]
+        line = f"{p.stage}: {count}{audio}{eta} {clean(p.message)}"[:110]  # the message may be a file name
         print(("\r" + line.ljust(110)) if self.tty else line, end="" if self.tty else "\n",
               file=sys.stderr, flush=True)
 
@@ -138,7 +151,8 @@ def cmd_index(args) -> int:
     if dirs or not args.no_scan:
         # No folders given: rescan every root first, so moved, renamed and deleted files are seen
         # before embedding (an index that still lists a deleted file is the worse surprise).
-        scanned = run_job(scan(catalog, dirs or None), line)
+        follow = args.follow_links or settings.follow_links
+        scanned = run_job(scan(catalog, dirs or None, follow_links=follow), line)
         line.close()
         print(f"scan: {len(scanned.added)} new, {len(scanned.changed)} changed, {len(scanned.moved)} moved, "
               f"{len(scanned.deleted)} deleted, {scanned.unchanged} unchanged, {scanned.errors} errors "
@@ -164,22 +178,22 @@ def cmd_index(args) -> int:
 
 def _hit_json(hit) -> dict:
     r = hit.record
-    return {"id": hit.file_id, "path": str(hit.path.absolute()), "score": round(hit.score, 5),
+    return {"id": hit.file_id, "path": display_path(hit.path.absolute()), "score": round(hit.score, 5),
             "duration": r.duration, "sample_rate": r.sample_rate, "channels": r.channels,
             "format": r.format, "matched": hit.matched}
 
 
 def _print_hits(hits, as_json: bool, query: str) -> None:
     if as_json:
-        print(json.dumps({"query": query, "hits": [_hit_json(h) for h in hits]}, ensure_ascii=False))
+        print(json_text({"query": query, "hits": [_hit_json(h) for h in hits]}))
         return
     if not hits:
         print("no matches")
     for rank, h in enumerate(hits, 1):
         dur = f"{h.record.duration:6.2f}s" if h.record.duration is not None else "      ?"
-        print(f"{rank:3d}. {h.score:6.3f} {dur}  [{h.file_id}] {h.path}")
+        print(f"{rank:3d}. {h.score:6.3f} {dur}  [{h.file_id}] {clean(display_path(h.path))}")
         if h.matched:
-            print(f"        matched: {'; '.join(h.matched)}")
+            print(f"        matched: {clean('; '.join(h.matched))}")
 
 
 def cmd_search(args) -> int:
@@ -225,8 +239,8 @@ def _batch(engine, args, filters) -> int:
                 print(f"soundsearch: {args.queries}:{number}: bad query line ({exc})", file=sys.stderr)
                 return 2
             hits = engine.search(text, k=args.k, filters=filters, mode=args.mode)
-            print(json.dumps({"qid": qid, "ranked": [str(h.path.absolute()) for h in hits],
-                              "scores": [round(h.score, 5) for h in hits]}, ensure_ascii=False), flush=True)
+            print(json_text({"qid": qid, "ranked": [display_path(h.path.absolute()) for h in hits],
+                             "scores": [round(h.score, 5) for h in hits]}), flush=True)
     return 0
 
 

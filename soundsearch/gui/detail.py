@@ -65,6 +65,9 @@ def describe_record(record: Any) -> list[tuple[str, str, str]]:
         if meta.text:
             rows.append(("search text", meta.text, "all of the above"))
         rows += [("reader error", e, "metadata") for e in meta.errors]
+    # Heard in the audio by a tagger, never the file's own words: their own rows and source.
+    rows += [("predicted tag", f"{tag} ({score:.0%})", f"predicted: {source}")
+             for source, tag, score in getattr(record, "predicted", None) or []]
     return rows
 
 
@@ -75,6 +78,7 @@ def reveal_in_file_manager(path: Path) -> bool:
 
 class DetailPane(QWidget):
     similarRequested = Signal(int)  # file id
+    editRequested = Signal()  # edit the selected sounds' metadata
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -101,17 +105,23 @@ class DetailPane(QWidget):
         self.reveal_button = _tool("Reveal in folder", "Show the file in the system file manager", self)
         self.copy_button = _tool("Copy path", "Copy the file's full path", self)
         self.similar_button = _tool("More like this", "Sounds that sound like this one (M)", self)
+        self.edit_button = _tool("Edit…", "Edit the metadata of the selected sounds (Ctrl+E)", self)
+        self.edit_button.clicked.connect(self.editRequested)
         self.reveal_button.clicked.connect(self.reveal)
         self.copy_button.clicked.connect(self.copy_path)
         self.similar_button.clicked.connect(
             lambda: self.record is not None and self.similarRequested.emit(int(self.record.id)))
         buttons = QHBoxLayout()
-        for b in (self.reveal_button, self.copy_button, self.similar_button):
+        for b in (self.reveal_button, self.copy_button, self.similar_button, self.edit_button):
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            buttons.addWidget(b)
+            if b is not self.edit_button:
+                buttons.addWidget(b)
+        top = QHBoxLayout()  # the edit button beside the name: the pane stays as narrow as before
+        top.addWidget(self.title, 1)
+        top.addWidget(self.edit_button, 0, Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.title)
+        layout.addLayout(top)
         layout.addWidget(self.tree, 1)
         layout.addLayout(buttons)
         self.show_record(None)
@@ -124,7 +134,7 @@ class DetailPane(QWidget):
             item = QTreeWidgetItem([field, value, source])
             item.setToolTip(1, value)
             self.tree.addTopLevelItem(item)
-        for b in (self.reveal_button, self.copy_button, self.similar_button):
+        for b in (self.reveal_button, self.copy_button, self.similar_button, self.edit_button):
             b.setEnabled(record is not None)
 
     def reveal(self) -> None:

@@ -32,6 +32,7 @@ from soundsearch.gui.empty_state import EmptyState
 from soundsearch.gui.filters import FilterPanel
 from soundsearch.gui.icons import app_icon
 from soundsearch.gui.library_panel import LibraryPanel
+from soundsearch.gui.metadata_actions import MetadataController
 from soundsearch.gui.progress_panel import ProgressPanel
 from soundsearch.gui.results_model import ResultsModel
 from soundsearch.gui.results_view import ResultsView
@@ -71,8 +72,11 @@ class MainWindow(WindowActions, QMainWindow):
         apply_theme(self.settings.theme)
         self._build()
         self._connect()
+        self.metadata = MetadataController(self)  # edit, write tags, rename, export, drag conversion
         self._restore_state()
         self.refresh_summary()
+        if self.collections.problem:  # a damaged collections file was kept aside: say where
+            self.show_message(self.collections.problem)
         if start_jobs:
             self.start_background()
 

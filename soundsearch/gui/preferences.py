@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from soundsearch.gui.export_dialog import TransferPrefs
 from soundsearch.settings import Settings
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -122,6 +123,9 @@ class PreferencesDialog(QDialog):
         self.long_file.setToolTip("Longer files are indexed from their loudest part of this length")
         form.addRow("Index at most", self.long_file)
 
+        self.transfer = TransferPrefs(settings, self)
+        form.addRow("Drag and export", self.transfer)
+
         ok_cancel = QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         box = QDialogButtonBox(ok_cancel, self)
         box.accepted.connect(self.accept)
@@ -166,6 +170,7 @@ class PreferencesDialog(QDialog):
             long_file_seconds=float(self.long_file.value()),
             theme=str(self.theme.currentData()),
             extra=dict(self._settings.extra),
+            **self.transfer.values(),
         )
 
 

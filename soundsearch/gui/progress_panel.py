@@ -32,6 +32,8 @@ def _eta(seconds: float | None) -> str:
 def describe(progress: Progress) -> str:
     """One line for a person: 'Indexing sounds: 1,234 / 4,400 files · 2.1 h of audio indexed ·
     about 3 min left'."""
+    if progress.stage == "wait":  # another soundsearch (the command line?) is writing the library
+        return progress.message[:1].upper() + progress.message[1:]
     parts = [STAGE_NAMES.get(progress.stage, progress.stage.capitalize())]
     if progress.total:
         parts[0] += f": {progress.done:,} / {progress.total:,} files"

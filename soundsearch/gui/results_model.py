@@ -105,6 +105,7 @@ class ResultsModel(QStandardItemModel):
         self.setSortRole(SORT_ROLE)
         self._hits: list[Any] = []
         self.feedback: dict[int, int] = {}  # file id → +1 liked, -1 disliked
+        self.drag_files: Callable[[list[Any]], list[Path]] | None = None  # hits → files to drag
 
     # -- data --------------------------------------------------------------------------------
     def set_hits(self, hits: Sequence[Any]) -> None:
@@ -190,7 +191,10 @@ class ResultsModel(QStandardItemModel):
 
     def mimeData(self, indexes) -> QMimeData:
         rows = sorted({i.row() for i in indexes if i.isValid()})
-        return file_mime([self.hit(r).path for r in rows])
+        hits = [self.hit(r) for r in rows]
+        if self.drag_files is not None:  # converted copies (Preferences → Drag and export)
+            return file_mime(self.drag_files(hits))
+        return file_mime([h.path for h in hits])
 
     def supportedDragActions(self):
         return Qt.DropAction.CopyAction

@@ -37,6 +37,7 @@ class WaveformView(QWidget):
         self.duration = 0.0
         self.position: float | None = None
         self.region: tuple[float, float] | None = None
+        self.region_writer = write_region  # (path, start, end) -> file; the window may convert
         self.message = "No sound selected"
         self._press_x: float | None = None
         self._mode = ""  # "select" | "drag-out" while a button is down
@@ -86,7 +87,7 @@ class WaveformView(QWidget):
         """Write the selected region to a fresh WAV and return the drag payload for it."""
         if self.path is None or self.region is None:
             return None
-        wav = write_region(self.path, *self.region)
+        wav = self.region_writer(self.path, *self.region)
         self.regionDragged.emit(str(wav))
         return file_mime([wav])
 

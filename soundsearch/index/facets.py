@@ -31,6 +31,7 @@ class Filters:
     ucs_category: str | None = None  # UCS category, subcategory or CatID (prefix), e.g. "DOOR"
     require_words: tuple[str, ...] = ()
     exclude_words: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()  # each must be one of the file's own keywords or a predicted tag
 
     @property
     def active(self) -> bool:
@@ -43,7 +44,7 @@ class Filters:
         out = Filters(**{f.name: getattr(self, f.name) for f in fields(self)})
         for f in fields(other):
             value = getattr(other, f.name)
-            if f.name in ("require_words", "exclude_words"):
+            if f.name in ("require_words", "exclude_words", "tags"):
                 setattr(out, f.name, tuple(dict.fromkeys(getattr(out, f.name) + tuple(value))))
             elif value not in (None, ()):
                 setattr(out, f.name, value)
@@ -81,6 +82,7 @@ def doc_terms(record) -> list[str]:
 class LibraryTable:
     def __init__(self) -> None:
         self.ids = np.zeros(0, np.int64)
+        self.keywords = np.zeros(0, dtype=object)
         self.bm25 = BM25()
         self.words: dict[str, np.ndarray] = {}  # term → ids whose names, folders or tags say it
         self.copies: dict[int, tuple[int, ...]] = {}  # id → every id with the same content (itself too)
@@ -90,6 +92,7 @@ class LibraryTable:
         t0 = time.perf_counter()
         table = cls()
         ids, dur, sr, ch, fmt, path, cats, docs, hashes = [], [], [], [], [], [], [], [], {}
+        kws: list[str] = []
         words: dict[str, list[int]] = {}
         names: list[str] = []
         for rec in catalog.iter_files():
@@ -107,6 +110,7 @@ class LibraryTable:
                 hashes.setdefault(rec.content_hash, []).append(rec.id)
             for term in filter_terms(rec):
                 words.setdefault(term, []).append(rec.id)
+            kws.append(" ".join(md.get("keywords")).lower())
         table.ids = np.asarray(ids, np.int64)
         table.duration = np.asarray(dur, np.float64)
         table.sample_rate = np.asarray(sr, np.int64)
@@ -115,6 +119,7 @@ class LibraryTable:
         table.parent = np.asarray(path, dtype=object)
         table.name = np.asarray(names, dtype=object)
         table.category = np.asarray(cats, dtype=object)
+        table.keywords = np.asarray(kws, dtype=object)
         table.bm25.build(docs)
         table.words = {t: np.unique(np.asarray(v, np.int64)) for t, v in words.items()}
         table.copies = {i: tuple(group) for group in hashes.values() if len(group) > 1 for i in group}
@@ -124,8 +129,9 @@ class LibraryTable:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def allowed(self, f: Filters | None) -> np.ndarray | None:
-        """Ids passing ``f`` (sorted), or None when nothing is filtered."""
+    def allowed(self, f: Filters | None, predicted=None) -> np.ndarray | None:
+        """Ids passing ``f`` (sorted), or None when nothing is filtered. ``predicted(tag)`` gives the
+        ids of files with that predicted tag (the catalog's ``files_with_predicted_tag``)."""
         if f is None or not f.active:
             return None
         m = np.ones(len(self.ids), bool)
@@ -151,6 +157,11 @@ class LibraryTable:
             # word-start match: "door" finds "doors" and "doorwood", not "indoor"
             pattern = re.compile(r"\b" + re.escape(f.ucs_category.lower().strip()))
             m &= _match(self.category, lambda v: bool(pattern.search(v)))
+        if f.tags and predicted is not None:
+            for tag in f.tags:  # the file's own keyword (word start) or a tag a tagger heard
+                pattern = re.compile(r"\b" + re.escape(tag.lower().strip()))
+                m &= _match(self.keywords, lambda v, p=pattern: bool(p.search(v))) | \
+                    np.isin(self.ids, predicted(tag))
         ids = self.ids[m]
         for word in f.require_words:
             for term in tokenize(word):

@@ -19,6 +19,7 @@ import numpy as np
 
 from soundsearch.index.exact import normalize
 from soundsearch.index.hnsw import VectorIndex
+from soundsearch.library.lock import WriterLock, lock_path
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,11 @@ class LibraryIndex:
     metadata-only query does not hold that index in memory (~1.7 KB per file at 384-d)."""
 
     def __init__(self, folder: Path, model, fusion_weight: float = 1.0, catalog=None,
-                 stored: StoredVectors | None = None):
+                 stored: StoredVectors | None = None, writer: bool = True):
         self.folder = Path(folder)
+        # A writer (the index job) holds the library's writer lock; a reader (search) saves an index
+        # it had to rebuild only when no writer is at work, so it never replaces a writer's newer file.
+        self.writer = writer
         self.model = model
         self.fusion_weight = float(fusion_weight)
         self.problems: dict[str, str] = {}  # index name → what was wrong before it was rebuilt
@@ -77,10 +81,14 @@ class LibraryIndex:
 
     @classmethod
     def open(cls, folder: Path, catalog, model, fusion_weight: float = 1.0,
-             stored: StoredVectors | None = None, eager: tuple[str, ...] = NAMES) -> LibraryIndex:
+             stored: StoredVectors | None = None, eager: tuple[str, ...] = NAMES,
+             writer: bool = True) -> LibraryIndex:
         """Load the ``eager`` indexes now, the others on first use; any that is missing, damaged or
         stale is rebuilt from the catalog's stored vectors (``stored`` if the caller has them)."""
-        lib = cls(folder, model, fusion_weight, catalog, stored)
+        lib = cls(folder, model, fusion_weight, catalog, stored, writer)
+        if writer:  # the writer lock is held: a temp file here is left by a save that was killed
+            for stale in Path(folder).glob(".*.tmp"):
+                stale.unlink(missing_ok=True)
         for name in eager:
             lib[name]
         return lib
@@ -96,11 +104,25 @@ class LibraryIndex:
                 return split_rows(self.model, vecs, self.fusion_weight)[name]
 
             index = VectorIndex.open(self.folder, self.model.dim, self.model_id_for(name), name=name,
-                                     source=source)
+                                     source=source, save=self.writer)
+            if index.problem and not self.writer and len(index):
+                self._save_as_reader(index)
             if index.problem and index.problem != "missing":
                 self.problems[name] = index.problem
             self.indexes[name] = index
         return self.indexes[name]
+
+    def _save_as_reader(self, index: VectorIndex) -> None:
+        lock = WriterLock(lock_path(self._catalog.path), "search") if getattr(
+            self._catalog, "path", ":memory:") != ":memory:" else None
+        if lock is None or not lock.try_acquire():
+            return  # a writer is at work: it saves its own, newer index
+        try:
+            index.save()
+        except OSError as exc:
+            log.warning("could not save the rebuilt %s index: %s", index.name, exc)
+        finally:
+            lock.release()
 
     @property
     def items(self) -> VectorIndex:

@@ -18,7 +18,7 @@ import os
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +36,7 @@ class Decoded:
     record: object  # FileRecord (or ExampleFile)
     wave: np.ndarray | None
     error: str | None
+    predictions: list = field(default_factory=list)  # what the model's taggers heard (Prediction)
 
 
 @dataclass
@@ -122,7 +123,10 @@ def embed_batches(model, batches: list[list], max_seconds: float,
         audio = np.zeros((len(decoded), model.dim), np.float32)
         ok = [n for n, d in enumerate(decoded) if d.wave is not None]
         if ok:
-            audio[ok] = model.embed_audio([decoded[n].wave for n in ok])
+            preds: list[list] = [[] for _ in ok]
+            audio[ok] = model.embed_audio([decoded[n].wave for n in ok], predictions=preds)
+            for n, p in zip(ok, preds):
+                decoded[n].predictions = p
         return audio
 
     todo = iter(batches)

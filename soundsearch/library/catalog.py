@@ -19,17 +19,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from soundsearch.audio.probe import AudioInfo
+from soundsearch.library.catalog_file import damage, roots_path, save_roots
 from soundsearch.library.catalog_stats import catalog_stats
+from soundsearch.library.edit_log import EditLog
 from soundsearch.library.metadata import Metadata
-from soundsearch.library.schema import CatalogError, migrate
+from soundsearch.library.predicted import PredictedTagStore
+from soundsearch.library.schema import CatalogDamaged, CatalogError, migrate
+from soundsearch.library.user_edits import apply_edits, effective_text
 from soundsearch.library.vectors import EmbeddingRow, EmbeddingStore
 
-__all__ = ["Catalog", "CatalogError", "EmbeddingRow", "FileRecord", "display_path", "norm_path"]
+__all__ = ["Catalog", "CatalogDamaged", "CatalogError", "EmbeddingRow", "FileRecord", "display_path",
+           "norm_path"]
 
 _SEP = os.fsencode(os.sep)
 _COLUMNS = ("f.id, f.path, r.path, f.size, f.mtime_ns, f.content_hash, f.duration, f.sample_rate, "
             "f.channels, f.bit_depth, f.format, f.metadata, f.status, f.error, f.frames, f.subtype, "
-            "f.note, f.user")
+            "f.note, f.user, f.meta_text")
 SELECT_FILES = f"SELECT {_COLUMNS} FROM files f JOIN roots r ON r.id = f.root_id"
 
 
@@ -69,6 +74,16 @@ class FileRecord:
     subtype: str = ""
     note: str = ""  # usable, but worth knowing (truncated, wrong extension …)
     user: dict = field(default_factory=dict)
+    # (source, tag, confidence) heard in the audio by a tagger; filled for search hits, kept apart
+    # from ``metadata`` (the file's own words)
+    predicted: list = field(default_factory=list)
+    # what the file itself says; ``metadata`` is this with the user's edits applied
+    scanned: Metadata | None = None
+
+    @property
+    def edits(self) -> dict[str, str]:
+        """The user's edited fields (name → value; "" hides the file's own value)."""
+        return dict(self.user.get("edits") or {})
 
     @property
     def name(self) -> str:
@@ -89,17 +104,43 @@ class FileRecord:
     @classmethod
     def from_row(cls, row: tuple) -> FileRecord:
         (fid, path, root, size, mtime, chash, duration, sr, channels, depth, fmt, meta, status, error,
-         frames, subtype, note, user) = row
+         frames, subtype, note, user, meta_text) = row
+        scanned, user = _metadata(meta), _json_dict(user)
+        edits = user.get("edits")
+        metadata = apply_edits(scanned, edits, meta_text) if edits else scanned
         return cls(fid, Path(os.fsdecode(path)), Path(os.fsdecode(root)), size, mtime, chash, duration, sr,
-                   channels, depth, fmt, Metadata.from_json(json.loads(meta)), status, error, frames,
-                   subtype or "", note or "", json.loads(user))
+                   channels, depth, fmt, metadata, status, error, frames, subtype or "", note or "", user,
+                   scanned=scanned)
 
 
-class Catalog(EmbeddingStore):
+def _json_dict(text) -> dict:
+    """A stored JSON object; {} for a damaged one (a damaged catalog page must not stop a listing)."""
+    try:
+        data = json.loads(text)
+    except (TypeError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _metadata(text) -> Metadata:
+    data = _json_dict(text)
+    try:
+        return Metadata.from_json(data) if data else Metadata(errors=["catalog: stored metadata damaged "
+                                                                      "(soundsearch repair reads it again)"])
+    except (TypeError, KeyError, ValueError, AttributeError):
+        return Metadata(errors=["catalog: stored metadata damaged (soundsearch repair reads it again)"])
+
+
+class Catalog(EmbeddingStore, PredictedTagStore, EditLog):
     def __init__(self, path: str | Path, timeout: float = 30.0) -> None:
         self.path = path
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+        problem = damage(path)
+        if problem is not None:
+            raise CatalogDamaged(f"the catalog {display_path(path)} is damaged ({problem}): run "
+                                 "`soundsearch repair` to rebuild it (your folders are rescanned, "
+                                 "stored vectors, collections and your own data kept)")
         # isolation_level=None: we issue BEGIN/COMMIT ourselves (one transaction per batch)
         self._db = sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
         self._depth = 0
@@ -111,9 +152,12 @@ class Catalog(EmbeddingStore):
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.execute("PRAGMA foreign_keys = ON")
             migrate(self._db)
+            if str(path) != ":memory:" and not roots_path(path).exists():
+                save_roots(path, [p for _, p in self._root_rows()])
         except sqlite3.DatabaseError as exc:
             self._db.close()
-            raise CatalogError(f"cannot open catalog {path}: {exc}") from exc
+            raise CatalogDamaged(f"cannot open catalog {display_path(path)}: {exc}: run `soundsearch repair` "
+                                 "to rebuild it") from exc
         except BaseException:
             self._db.close()
             raise
@@ -180,6 +224,7 @@ class Catalog(EmbeddingStore):
                 for table in ("files", "scan_errors", "folders"):
                     db.execute(f"UPDATE {table} SET root_id = ? WHERE root_id = ?", (rid, old))
                 db.execute("DELETE FROM roots WHERE id = ?", (old,))
+        save_roots(self.path, [p for _, p in self._root_rows()])
         return Path(os.fsdecode(key))
 
     def remove_root(self, path: str | Path) -> list[int]:
@@ -192,6 +237,7 @@ class Catalog(EmbeddingStore):
         with self.transaction() as db:
             ids = [i for (i,) in db.execute("SELECT id FROM files WHERE root_id = ?", row)]
             db.execute("DELETE FROM roots WHERE id = ?", row)
+        save_roots(self.path, [p for _, p in self._root_rows()])
         return ids
 
     # reading -----------------------------------------------------------------------------------
@@ -238,19 +284,50 @@ class Catalog(EmbeddingStore):
         return [(Path(os.fsdecode(p)), reason or "unknown error") for p, reason in rows]
 
     def warnings(self) -> list[tuple[Path, str]]:
-        """Files that are usable but not quite right (truncated, wrong extension, metadata only)."""
+        """Files that are usable but not quite right: truncated, wrong extension, metadata only,
+        audio the indexer could not embed, metadata sources that failed or hit a cap."""
         rows = self._db.execute(
             "SELECT path, CASE WHEN status = 'metadata_only' THEN coalesce(error, note) ELSE note END "
-            "FROM files WHERE status = 'metadata_only' OR (status = 'ok' AND note != '') ORDER BY path")
+            "FROM files WHERE status = 'metadata_only' OR (status = 'ok' AND note != '') "
+            "UNION ALL SELECT DISTINCT f.path, 'audio not indexed: ' || e.error || ' (found by its metadata "
+            "alone)' FROM files f JOIN embeddings e ON e.file_id = f.id WHERE f.status = 'ok' "
+            "AND e.error IS NOT NULL AND e.content_hash IS f.content_hash "
+            "UNION ALL SELECT f.path, 'metadata: ' || j.value "
+            "FROM files f, json_each(f.metadata, '$.errors') j WHERE f.status != 'error' ORDER BY 1")
         return [(Path(os.fsdecode(p)), reason) for p, reason in rows]
+
+    def index_errors(self, file_id: int) -> dict[str, str]:
+        """model id → why the indexer could not embed this file's audio (for its current content)."""
+        rows = self._db.execute(
+            "SELECT e.model_id, e.error FROM embeddings e JOIN files f ON f.id = e.file_id "
+            "WHERE f.id = ? AND e.error IS NOT NULL AND e.content_hash IS f.content_hash", (int(file_id),))
+        return dict(rows.fetchall())
 
     def stats(self) -> dict:
         """files, hours, bytes, formats, sample_rates, channels, untagged, errors, roots …"""
         return catalog_stats(self._db)
 
     def set_user_data(self, file_id: int, data: dict) -> None:
+        """Replace the file's user data (rating …); its metadata edits stay unless ``data`` has
+        "edits" (which :meth:`set_edits` is for)."""
         with self.transaction() as db:
+            row = db.execute("SELECT user FROM files WHERE id = ?", (int(file_id),)).fetchone()
+            if row is None:
+                return
+            edits = json.loads(row[0]).get("edits")
+            if edits and "edits" not in data:
+                data = {**data, "edits": edits}
             db.execute("UPDATE files SET user = ? WHERE id = ?", (json.dumps(data), int(file_id)))
+
+    def _edits_of(self, file_id: int | None) -> dict[str, str]:
+        if file_id is None:
+            return {}
+        row = self._db.execute("SELECT user FROM files WHERE id = ?", (int(file_id),)).fetchone()
+        return (json.loads(row[0]).get("edits") or {}) if row else {}
+
+    def _text(self, file_id: int | None, metadata: Metadata) -> str:
+        """The metadata text stored for a row: the file's fields with the user's edits applied."""
+        return effective_text(metadata, self._edits_of(file_id))
 
     # writing (the scanner's side) --------------------------------------------------------------
     def snapshot(self, root_id: int, under: bytes | None = None) -> dict[bytes, tuple]:
@@ -275,7 +352,8 @@ class Catalog(EmbeddingStore):
             # metadata-only: the note is the reason it cannot be decoded, kept as its error
             note, error = (info.note, None) if info.decodable else ("", info.note)
         values = (root_id, path, size, mtime_ns, content_hash, *props, status, error, note,
-                  json.dumps(metadata.to_json(), ensure_ascii=False), metadata.text, time.time())
+                  json.dumps(metadata.to_json(), ensure_ascii=False), self._text(file_id, metadata),
+                  time.time())
         cols = ("root_id, path, size, mtime_ns, content_hash, duration, sample_rate, channels, bit_depth, "
                 "format, frames, subtype, status, error, note, metadata, meta_text, scanned_at")
         if file_id is None:
@@ -294,11 +372,12 @@ class Catalog(EmbeddingStore):
         self._db.execute("UPDATE files SET root_id = ?, path = ?, size = ?, mtime_ns = ?, metadata = ?, "
                          "meta_text = ? WHERE id = ?",
                          (root_id, path, size, mtime_ns, json.dumps(metadata.to_json(), ensure_ascii=False),
-                          metadata.text, file_id))
+                          self._text(file_id, metadata), file_id))
 
     def set_metadata(self, file_id: int, metadata: Metadata) -> None:
         self._db.execute("UPDATE files SET metadata = ?, meta_text = ? WHERE id = ?",
-                         (json.dumps(metadata.to_json(), ensure_ascii=False), metadata.text, file_id))
+                         (json.dumps(metadata.to_json(), ensure_ascii=False), self._text(file_id, metadata),
+                          file_id))
 
     def delete_files(self, ids: Iterable[int]) -> None:
         self._db.executemany("DELETE FROM files WHERE id = ?", ((int(i),) for i in ids))

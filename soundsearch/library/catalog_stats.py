@@ -22,6 +22,11 @@ def catalog_stats(db: sqlite3.Connection) -> dict:
         "coalesce(sum(meta_text = '' AND status != 'error'), 0), coalesce(sum(status = 'error'), 0), "
         "coalesce(sum(status = 'metadata_only'), 0) FROM files").fetchone()
     folder_errors = db.execute("SELECT count(*) FROM scan_errors").fetchone()[0]
+    # Usable files whose audio the indexer could not embed (silent, NaN samples, odd rates, gone):
+    # searchable by their metadata alone. The indexer records why, per model, in embeddings.error.
+    not_embedded = db.execute(
+        "SELECT count(DISTINCT f.id) FROM files f JOIN embeddings e ON e.file_id = f.id "
+        "WHERE f.status = 'ok' AND e.error IS NOT NULL AND e.content_hash IS f.content_hash").fetchone()[0]
     roots = []
     for path, n, secs, nbytes, untag, errs in db.execute(
             "SELECT r.path, count(f.id), coalesce(sum(f.duration), 0), coalesce(sum(f.size), 0), "
@@ -42,5 +47,6 @@ def catalog_stats(db: sqlite3.Connection) -> dict:
         "file_errors": errors,
         "folder_errors": folder_errors,
         "metadata_only": meta_only,
+        "not_embedded": not_embedded,
         "roots": roots,
     }

@@ -19,6 +19,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -74,8 +75,23 @@ def _metadata(path: str, ctx: ReadContext, ends: FileEnds | None = None) -> Meta
         return Metadata(errors=[f"metadata: {exc}"])
 
 
+# Reading one file (hash, header, tags) takes ~1 ms. Tags, channels and sheets are capped where they
+# are read, so no known file takes long any more; one that still does is named as a warning, so a
+# user can tell which file slowed a scan.
+SLOW_FILE_S = 10.0
+
+
 def examine(task: Task, ctx: ReadContext) -> Outcome:
     """Hash the file; unless only its mtime changed, probe it and read its metadata."""
+    started = time.monotonic()
+    outcome = _examine(task, ctx)
+    took = time.monotonic() - started
+    if took > SLOW_FILE_S and outcome.kind in ("full", "retag"):
+        outcome.metadata.errors.append(f"scan: reading this file took {took:.0f} s")
+    return outcome
+
+
+def _examine(task: Task, ctx: ReadContext) -> Outcome:
     if task.kind == "retag":
         return Outcome(task, "retag", metadata=_metadata(task.path, ctx))
     try:
@@ -143,6 +159,18 @@ def _start_method() -> multiprocessing.context.BaseContext:
 def _worker_init() -> None:
     # Ctrl-C reaches the whole process group: let the scanner alone handle it (it stops the pool)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A scanner killed outright (kill -9, a crash) cannot stop its pool, and a worker waiting for
+    # its next task waits forever: two were left blocked after each such kill. A worker whose
+    # parent is gone leaves by itself.
+    parent = os.getppid()
+    threading.Thread(target=_leave_when_orphaned, args=(parent,), daemon=True, name="orphan-watch").start()
+
+
+def _leave_when_orphaned(parent: int, every: float = 1.0) -> None:
+    while True:
+        time.sleep(every)
+        if os.getppid() != parent:
+            os._exit(0)
 
 
 class Examiner:

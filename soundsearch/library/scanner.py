@@ -31,6 +31,7 @@ from pathlib import Path
 from soundsearch.jobs import CancelToken, Job, Progress
 from soundsearch.library.catalog import Catalog, display_path, norm_path
 from soundsearch.library.examine import Examiner, Outcome, default_processes
+from soundsearch.library.lock import hold
 from soundsearch.library.scan_plan import ScanPlan, Target, plan_scan
 from soundsearch.library.walk import WalkResult, walk
 
@@ -59,12 +60,25 @@ class ScanResult:
 
 
 def scan(catalog: Catalog, roots: Iterable[str | Path] | None = None, cancel: CancelToken | None = None,
-         *, batch_size: int = BATCH_SIZE, processes: int | None = None) -> Job[ScanResult]:
+         *, batch_size: int = BATCH_SIZE, processes: int | None = None,
+         follow_links: bool = False) -> Job[ScanResult]:
     """Scan ``roots`` (folders are added as roots unless already inside one; a subfolder of a root
     rescans just that part), or every root when None. Yields Progress; returns a ScanResult.
 
     ``processes``: worker processes reading files (None: one per core, up to 4, when there are at
-    least PROCESS_MIN_TASKS files to read, else none — starting workers costs ~0.3 s each)."""
+    least PROCESS_MIN_TASKS files to read, else none — starting workers costs ~0.3 s each).
+    ``follow_links``: also follow symlinked folders that lead outside the library folders."""
+    # one writer at a time: a second scan of the same new files would insert them twice
+    lock = yield from hold(catalog.path, "scan", None if cancel is None else cancel.check)
+    try:
+        return (yield from _scan(catalog, roots, cancel, batch_size, processes, follow_links))
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _scan(catalog: Catalog, roots, cancel: CancelToken | None, batch_size: int,
+          processes: int | None, follow_links: bool) -> Job[ScanResult]:
     started = time.monotonic()
     result = ScanResult()
     targets = _targets(catalog, roots)
@@ -78,7 +92,8 @@ def scan(catalog: Catalog, roots: Iterable[str | Path] | None = None, cancel: Ca
             continue
         # never wander into another root by a symlink: its files are catalogued under that root
         visited = {key for root, key in tops.items() if root != target.root and key} | {_key(target.under)}
-        for found in walk(os.fsdecode(target.under), walked, visited):
+        inside = None if follow_links else (os.path.realpath(os.fsdecode(target.root)),)
+        for found in walk(os.fsdecode(target.under), walked, visited, inside=inside):
             yield Progress("walk", found + sum(len(w.files) for w in walks[:-1]), None,
                            f"looking in {display_path(target.under)}", started=started)
             _check(cancel)
@@ -159,7 +174,7 @@ def _apply(catalog: Catalog, plan: ScanPlan, outcome: Outcome, result: ScanResul
             result.deleted.append(task.file_id)
     elif outcome.kind == "retag":
         old = catalog.get(task.file_id)
-        if old is not None and outcome.metadata.to_json() != old.metadata.to_json():
+        if old is not None and outcome.metadata.to_json() != (old.scanned or old.metadata).to_json():
             catalog.set_metadata(task.file_id, outcome.metadata)
             result.retagged.append(task.file_id)
     elif outcome.kind == "touch":

@@ -85,12 +85,52 @@ def _v1(db: sqlite3.Connection) -> None:
             db.execute(statement)
 
 
-MIGRATIONS: list[Migration] = [_v1]
+def _v2_predicted_tags(db: sqlite3.Connection) -> None:
+    """Tags predicted from the audio by a label-bearing model (kept apart from the file's own
+    metadata: they never enter ``files.metadata`` or ``meta_text``)."""
+    db.execute("""
+        CREATE TABLE predicted_scores (
+            file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+            source TEXT NOT NULL,        -- the tagger, e.g. 'aisfx-ucsMixed'
+            scores BLOB NOT NULL,        -- float16 class probabilities in the tagger's class order
+            content_hash TEXT,           -- the content they were computed from
+            PRIMARY KEY (file_id, source)
+        )""")
+    db.execute("""
+        CREATE TABLE predicted_tags (
+            file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+            source TEXT NOT NULL,
+            tag TEXT NOT NULL,           -- a vocabulary word, lowercase ('footsteps', 'doors')
+            score REAL NOT NULL,         -- the tagger's confidence, 0..1
+            PRIMARY KEY (file_id, source, tag)
+        )""")
+    db.execute("CREATE INDEX predicted_tags_tag ON predicted_tags(tag)")
+
+
+def _v3_edit_log(db: sqlite3.Connection) -> None:
+    # The undo history of the user's own changes: metadata edits (the values themselves live in
+    # files.user) and renames. ``changes`` is JSON: [[file_id, before, after], ...]; undone entries
+    # are the redo stack, dropped when a new change is made.
+    db.execute("""CREATE TABLE edit_log (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('edit', 'rename')),
+        label TEXT NOT NULL,
+        changes TEXT NOT NULL,
+        undone INTEGER NOT NULL DEFAULT 0,
+        at REAL NOT NULL
+    )""")
+
+
+MIGRATIONS: list[Migration] = [_v1, _v2_predicted_tags, _v3_edit_log]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
 class CatalogError(Exception):
     """The catalog file cannot be used (written by a newer version, not a catalog, corrupt)."""
+
+
+class CatalogDamaged(CatalogError):
+    """The catalog file is damaged: ``soundsearch repair`` rebuilds it."""
 
 
 def migrate(db: sqlite3.Connection, migrations: list[Migration] | None = None) -> int:
@@ -99,14 +139,20 @@ def migrate(db: sqlite3.Connection, migrations: list[Migration] | None = None) -
     try:
         version = db.execute("PRAGMA user_version").fetchone()[0]
     except sqlite3.DatabaseError as exc:
-        raise CatalogError(f"not a soundsearch catalog or corrupt: {exc}") from exc
+        raise CatalogDamaged(f"not a soundsearch catalog or corrupt: {exc}: run `soundsearch repair` "
+                             "to rebuild it") from exc
     if version > len(migrations):
         raise CatalogError(f"this catalog has schema version {version}, newer than this soundsearch "
                            f"understands ({len(migrations)}); please update soundsearch")
     for number in range(version, len(migrations)):
-        log.info("catalog: migrating schema %d → %d", number, number + 1)
         db.execute("BEGIN IMMEDIATE")
         try:
+            # read again under the write lock: another process opening the same new catalog may
+            # have applied this migration while we waited (both saw version 0 before)
+            if db.execute("PRAGMA user_version").fetchone()[0] > number:
+                db.execute("COMMIT")
+                continue
+            log.info("catalog: migrating schema %d → %d", number, number + 1)
             migrations[number](db)
             db.execute(f"PRAGMA user_version = {number + 1}")
             db.execute("COMMIT")

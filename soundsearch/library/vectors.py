@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -27,6 +27,7 @@ class EmbeddingRow:
     content_hash: str | None  # the content the audio vector was computed from
     meta_text: str | None  # the metadata text the meta vector was computed from
     error: str | None = None
+    predictions: list = field(default_factory=list)  # predicted.Prediction per tagger, stored alongside
 
 
 def _blob(vec: np.ndarray | None) -> bytes | None:
@@ -69,6 +70,7 @@ class EmbeddingStore:
     def store_embeddings(self, model_id: str, rows: Iterable[EmbeddingRow]) -> None:
         """Insert or replace the rows in one transaction (a killed indexer loses only this batch)."""
         now = time.time()
+        rows = list(rows)
         values = [(int(r.file_id), model_id, _blob(r.audio), _blob(r.meta), r.content_hash, r.meta_text,
                    r.error, now) for r in rows]
         with self.transaction() as db:  # type: ignore[attr-defined]
@@ -77,6 +79,8 @@ class EmbeddingStore:
                 "INSERT OR REPLACE INTO embeddings (file_id, model_id, audio, meta, content_hash, meta_text, "
                 "error, updated_at) SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS "
                 "(SELECT 1 FROM files WHERE id = ?1)", values)
+            self._write_predictions(db, [(int(r.file_id), r.content_hash, p)  # type: ignore[attr-defined]
+                                         for r in rows for p in r.predictions])
 
     def load_embeddings(self, model_id: str, since: float | None = None
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -90,16 +94,24 @@ class EmbeddingStore:
             sql += " AND e.updated_at > ?"
             params += (float(since),)
         rows = self._db.execute(sql + " ORDER BY e.file_id", params).fetchall()
+        if rows:  # a vector of another length is damage (or a bug): skipped, the file re-embedded later
+            dim = max(set(len(r[1]) for r in rows), key=[len(r[1]) for r in rows].count) // 4
+            rows = [r for r in rows if len(r[1]) == 4 * dim and (r[2] is None or len(r[2]) == 4 * dim)]
         if not rows:
             empty = np.zeros((0, 0), np.float32)
             return np.zeros(0, np.int64), empty, empty.copy(), np.zeros(0, bool)
-        dim = len(rows[0][1]) // 4
         ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
         audio = np.frombuffer(b"".join(r[1] for r in rows), np.float32).reshape(len(rows), dim).copy()
         has_meta = np.fromiter((r[2] is not None for r in rows), bool, len(rows))
         zero = bytes(4 * dim)
         meta = np.frombuffer(b"".join(r[2] if r[2] is not None else zero for r in rows), np.float32)
         return ids, audio, meta.reshape(len(rows), dim).copy(), has_meta
+
+    def count_embeddings(self, model_id: str) -> int:
+        """Files with a usable vector (audio or metadata) for ``model_id``: what the items index holds."""
+        return self._db.execute(
+            "SELECT count(*) FROM embeddings e JOIN files f ON f.id = e.file_id "
+            "WHERE e.model_id = ? AND e.audio IS NOT NULL", (model_id,)).fetchone()[0]
 
     def delete_embeddings(self, model_id: str | None = None) -> int:
         """Drop the vectors of one model (None: of every model). Returns the number of rows."""
@@ -111,6 +123,7 @@ class EmbeddingStore:
     def drop_file_embeddings(self, file_id: int) -> None:
         """The file's content changed: its vectors describe audio that is gone."""
         self._db.execute("DELETE FROM embeddings WHERE file_id = ?", (int(file_id),))
+        self.drop_predictions(file_id)  # type: ignore[attr-defined]
 
     def embedding_models(self) -> list[str]:
         return [m for (m,) in self._db.execute("SELECT DISTINCT model_id FROM embeddings ORDER BY 1")]

@@ -1,7 +1,9 @@
 """Walking a library folder: fast (os.scandir, one stat per audio file), loop-proof, forgiving.
 
-- symlinked folders are followed, but each folder (st_dev, st_ino) is entered once, so a link
-  loop ends and a folder reached twice is not listed twice;
+- symlinked folders are followed while they stay inside the folder being walked (``inside``), and
+  each folder (st_dev, st_ino) is entered once, so a link loop ends and a folder reached twice is
+  not listed twice; a link leading elsewhere (to ``/``, whose ``/proc`` and ``/sys`` never end, or
+  to a whole other drive) is recorded, not followed, unless the user asks (``inside=None``);
 - hidden (``.name``) and system folders (recycle bins, ``__MACOSX`` …) are skipped;
 - a folder that cannot be read is recorded and the walk goes on; what it held is *unknown*, not
   deleted (the scanner keeps those files' rows);
@@ -48,10 +50,23 @@ def _skip(name: str) -> bool:
     return name.startswith(".") or name.lower() in SYSTEM_FOLDERS
 
 
+def _outside(path: str, inside: tuple[str, ...]) -> str | None:
+    """Where the symlinked folder ``path`` really is, when that is outside every ``inside`` folder."""
+    real = os.path.realpath(path)
+    if any(real == top or real.startswith(top.rstrip(os.sep) + os.sep) for top in inside):
+        return None
+    return real
+
+
 def walk(top: str, result: WalkResult, visited: set[tuple[int, int]],
-         every: float = 0.1) -> Iterator[int]:
+         every: float = 0.1, inside: tuple[str, ...] | None = ()) -> Iterator[int]:
     """Walk ``top`` into ``result``; yields the number of files found so far about every
-    ``every`` seconds (the scanner's chance to report progress and to be cancelled)."""
+    ``every`` seconds (the scanner's chance to report progress and to be cancelled).
+
+    ``inside``: the real folders symlinked folders may lead into (() means ``top`` itself; None
+    follows every link)."""
+    if inside == ():
+        inside = (os.path.realpath(top),)
     stack, last = [top], time.monotonic()
     while stack:
         folder = stack.pop()
@@ -94,6 +109,12 @@ def walk(top: str, result: WalkResult, visited: set[tuple[int, int]],
             if getattr(st, "st_file_attributes", 0) & _HIDDEN:
                 continue
             key = (st.st_dev, st.st_ino)
+            if inside is not None and key not in visited and entry.is_symlink() and \
+                    (real := _outside(entry.path, inside)) is not None:
+                visited.add(key)  # reported once, however many links lead there
+                result.errors.append((os.fsencode(entry.path), f"link to a folder outside the library "
+                                      f"({real}): not followed (scan with --follow-links to follow it)"))
+                continue
             if key not in visited:  # else a symlink loop, or a folder already walked by another way
                 visited.add(key)
                 subdirs.append(entry.path)

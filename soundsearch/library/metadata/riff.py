@@ -23,6 +23,7 @@ from soundsearch.library.metadata.embedded import CHUNK_EXTENSIONS, id3_fields, 
 from soundsearch.library.metadata.ixml import ixml_fields
 from soundsearch.library.metadata.names import decode
 from soundsearch.library.metadata.safexml import UnsafeXML
+from soundsearch.userfiles import open_binary
 
 HEAD_BYTES = 64 * 1024
 MAX_CHUNKS = 1024
@@ -56,7 +57,7 @@ class _Source:
             self.head = self.f.read(HEAD_BYTES)
 
     def _open(self) -> None:
-        self.f = open(self.path, "rb")  # noqa: SIM115 — closed by close()
+        self.f = open_binary(self.path)  # closed by close(); never a pipe
         self.size = os.fstat(self.f.fileno()).st_size
 
     def get(self, offset: int, n: int) -> bytes:

@@ -7,20 +7,24 @@ metadata sheet and is ignored. Each sheet is parsed once per scan and kept in ``
 from __future__ import annotations
 
 import csv
-import io
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from soundsearch.library.metadata import Field, ReadContext
 from soundsearch.library.metadata.names import decode_file_text, field_name, known
+from soundsearch.userfiles import read_bytes
 
 log = logging.getLogger(__name__)
 
 SHEET_EXTENSIONS = (".csv", ".tsv")
 MAX_SHEET_BYTES = 32 * 1024 * 1024
-MAX_ROWS = 500_000
+# Rows kept per sheet, and only the cells of the columns used: a 1M-row sheet cost 400 MB in each
+# scan worker when every row was kept whole. A file a capped sheet has no row for is told so.
+MAX_ROWS = 200_000
+_LINE = re.compile(r"[^\n]*\n|[^\n]+$")
 # Filename column headers, best first ("name" only when nothing better is there).
 _FILENAME_HEADERS = ("filename", "file name", "soundfile", "sound file", "file", "filepath", "file path",
                      "path", "name")
@@ -29,8 +33,9 @@ _FILENAME_HEADERS = ("filename", "file name", "soundfile", "sound file", "file",
 @dataclass
 class Sheet:
     name: str
-    columns: list[tuple[int, str, str]] = field(default_factory=list)  # (index, field, header)
-    rows: dict[str, list[str]] = field(default_factory=dict)  # casefolded file name or stem -> cells
+    columns: list[tuple[int, str, str]] = field(default_factory=list)  # (cell index, field, header)
+    rows: dict[str, tuple[str, ...]] = field(default_factory=dict)  # casefolded name or stem -> cells
+    capped: int = 0  # rows left unread past MAX_ROWS (0: the whole sheet was read)
 
     def fields_for(self, path: Path) -> list[Field]:
         row = self.rows.get(path.name.casefold()) or self.rows.get(path.stem.casefold())
@@ -55,13 +60,16 @@ def _delimiter(first_line: str, suffix: str) -> str:
 
 def parse_sheet(path: Path) -> Sheet | None:
     """The sheet's rows keyed by file name, or None when it has no filename column."""
-    with open(path, "rb") as f:
-        data = f.read(MAX_SHEET_BYTES + 1)
+    data = read_bytes(path, MAX_SHEET_BYTES + 1)  # regular files only: a pipe would hang the scan
     if len(data) > MAX_SHEET_BYTES:
         raise ValueError(f"sheet {path.name} is larger than {MAX_SHEET_BYTES // 2**20} MiB")
     text = decode_file_text(data)
+    del data
     first_line = text.split("\n", 1)[0]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line, path.suffix.lower()))
+    # lines handed over one at a time: a StringIO of the whole sheet held it again as 4-byte
+    # characters (120 MB for a 30 MB sheet); csv joins the lines of a quoted multi-line cell itself
+    lines = (m.group() for m in _LINE.finditer(text))
+    reader = csv.reader(lines, delimiter=_delimiter(first_line, path.suffix.lower()))
     header = next(reader, None)
     if not header:
         return None
@@ -70,23 +78,28 @@ def parse_sheet(path: Path) -> Sheet | None:
     if file_col is None:
         return None
     sheet = Sheet(name=path.name)
+    used: list[int] = []  # the csv columns kept, in the order of sheet.columns
     for i, h in enumerate(header):
         if i == file_col:
             continue
         if known(h):
-            sheet.columns.append((i, field_name(h), h.strip()))
+            sheet.columns.append((len(used), field_name(h), h.strip()))
+            used.append(i)
         elif normed[i] == "name":
-            sheet.columns.append((i, "title", h.strip()))
+            sheet.columns.append((len(used), "title", h.strip()))
+            used.append(i)
     for count, row in enumerate(reader):
         if count >= MAX_ROWS:
+            sheet.capped = 1 + sum(1 for _ in reader)
             log.warning("sheet %s: only the first %d rows are read", path, MAX_ROWS)
             break
         if file_col >= len(row) or not (cell := row[file_col].strip()):
             continue
         base = cell.replace("\\", "/").rsplit("/", 1)[-1].casefold()
-        sheet.rows.setdefault(base, row)
+        cells = tuple(row[i] if i < len(row) else "" for i in used)
+        sheet.rows.setdefault(base, cells)
         if "." in base:
-            sheet.rows.setdefault(base.rsplit(".", 1)[0], row)
+            sheet.rows.setdefault(base.rsplit(".", 1)[0], cells)
     return sheet
 
 
@@ -148,5 +161,9 @@ def sheet_fields(path: Path, ctx: ReadContext) -> tuple[list[Field], list[str]]:
         if isinstance(sheet, str):
             problems.append(sheet)
         else:
-            fields += sheet.fields_for(path)
+            got = sheet.fields_for(path)
+            fields += got
+            if not got and sheet.capped:
+                problems.append(f"sheet {sheet.name}: only its first {MAX_ROWS:,} rows were read "
+                                f"({sheet.capped:,} more), none for this file")
     return fields, problems

@@ -21,6 +21,7 @@ from soundsearch.library.metadata.safexml import local
 from soundsearch.library.metadata.safexml import parse as parse_xml
 from soundsearch.library.metadata.sheets import listing, sheet_fields
 from soundsearch.library.metadata.words import stem
+from soundsearch.userfiles import read_bytes
 
 try:  # PyYAML is pinned, but a tiny "key: value" reader keeps the feature without it
     import yaml
@@ -39,8 +40,7 @@ _KEY_VALUE = re.compile(r"^\s*([^:#\s][^:]{0,60}?)\s*:\s*(.+?)\s*$")
 
 def _read_bytes(path: Path, strict: bool = True) -> bytes:
     """At most MAX_SIDECAR_BYTES; a longer structured file is refused, a longer text is cut."""
-    with open(path, "rb") as f:
-        data = f.read(MAX_SIDECAR_BYTES + 1)
+    data = read_bytes(path, MAX_SIDECAR_BYTES + 1)  # regular files only: a pipe would hang the scan
     if len(data) > MAX_SIDECAR_BYTES and not strict:
         return data[:MAX_SIDECAR_BYTES]
     if len(data) > MAX_SIDECAR_BYTES:

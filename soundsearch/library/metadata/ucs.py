@@ -125,3 +125,36 @@ def expand_tagged_catids(fields: list[Field]) -> list[Field]:
             if entry is not None:
                 return entry_fields(entry, source=f"ucs:{f.source}")
     return []
+
+
+def search(text: str, limit: int = 50) -> list[UcsEntry]:
+    """UCS entries for what the user types into a picker: a CatID, category or subcategory word,
+    or a synonym ("bang" finds WOODImpt, METLImpt …). Best matches first: CatID, then
+    category/subcategory, then synonyms, then the explanation."""
+    words = [w for w in text.casefold().split() if w]
+    if not words:
+        return list(table().values())[:limit]
+    scored = []
+    for entry in table().values():
+        names = f"{entry.category} {entry.subcategory}".casefold()
+        synonyms = [s.casefold() for s in entry.synonyms]
+        score = 0
+        for w in words:
+            if entry.catid.casefold() == w:
+                score += 100
+            elif entry.catid.casefold().startswith(w):
+                score += 40
+            elif any(part.startswith(w) for part in names.replace("-", " ").split()):
+                score += 20
+            elif any(s == w for s in synonyms):
+                score += 10
+            elif any(s.startswith(w) for s in synonyms):
+                score += 5
+            elif w in entry.explanation.casefold():
+                score += 1
+            else:
+                score = 0
+                break
+        if score:
+            scored.append((-score, entry.catid, entry))
+    return [e for _s, _c, e in sorted(scored)[:limit]]

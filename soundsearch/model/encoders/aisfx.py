@@ -257,8 +257,11 @@ def package_weights() -> Path:
     return path
 
 
-def load_state_dict(path: Path) -> dict[str, Tensor]:
-    """The embedding network's tensors from an aisfx checkpoint, without running pickled code."""
+def read_checkpoint(path: Path) -> tuple[dict[str, Tensor], dict]:
+    """``(state_dict, {dataset: (index, n_classes)})`` of an aisfx checkpoint, without running
+    pickled code. The state holds the embedding network (``embedding_net.*``) and, in the wheel's
+    file, nine classifier heads (``fc.<index>.*``, see ``soundsearch.model.taggers.aisfx_heads``);
+    a bare state dict gives an empty dataset map."""
     try:  # numpy 2 renamed the module that the file (written with numpy 1) names
         scalar = importlib.import_module("numpy._core.multiarray").scalar
     except ImportError:
@@ -271,7 +274,16 @@ def load_state_dict(path: Path) -> dict[str, Tensor]:
             obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # unpickling errors come in many types; all mean "not a usable file"
         raise ModelError(f"cannot read aisfx weights {path}: {exc}") from exc
-    state = obj[0] if isinstance(obj, tuple) else obj
+    if isinstance(obj, tuple) and len(obj) == 2 and isinstance(obj[1], dict):
+        return obj[0], {str(k): (int(v[0]), int(v[1])) for k, v in obj[1].items()}
+    if isinstance(obj, dict):
+        return obj, {}
+    raise ModelError(f"{path} is not an aisfx checkpoint (a {type(obj).__name__})")
+
+
+def load_state_dict(path: Path) -> dict[str, Tensor]:
+    """The embedding network's tensors from an aisfx checkpoint, without running pickled code."""
+    state, _ = read_checkpoint(path)
     prefix = "embedding_net."
     net = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
     if not net:
