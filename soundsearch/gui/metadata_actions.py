@@ -104,7 +104,7 @@ class MetadataController(QObject):
         self.w = window
         self.transfer = DragConverter(window.settings)
         self.dialog: Any = None
-        self._pending_message, self._pending_runs = "", 0
+        self._pending_message, self._pending_request = "", None
         self._writing = 0
         self.last_folder = ""
         window.model.drag_files = self.transfer.files_for_drag
@@ -113,7 +113,7 @@ class MetadataController(QObject):
         window.waveform.regionChanged.connect(self._prepare_region)
         window.jobs.jobFinished.connect(self._job_finished)
         # after an edit the list is searched again; the detail pane must show the edited fields
-        window.search.resultsReady.connect(lambda _outcome: self._refresh_detail())
+        window.search.resultsReady.connect(self._refresh_detail)
         if hasattr(window.detail, "editRequested"):
             window.detail.editRequested.connect(self.edit)
         self._menus()
@@ -151,7 +151,10 @@ class MetadataController(QObject):
         self.w.show_message(message)
         # shown again over the "N results" line of the re-run search (and of the one after the
         # search text is re-embedded)
-        self._pending_message, self._pending_runs = message, 1 + (self.w.backend.model is not None)
+        # shown over the "N results" line of every re-run of the same search (after the edit, after
+        # the text is re-embedded, when new vectors join): gone once the user searches for another
+        last = self.w.search.last
+        self._pending_message, self._pending_request = message, (last.request if last else None)
         self.w.search.rerun()
         if self.w.backend.model is not None:
             self.w.jobs._enqueue(_Queued("metadata", "Updating the search text…",
@@ -168,10 +171,12 @@ class MetadataController(QObject):
             self.w.show_message(f"Exported {_count(len(result.written), 'file')} to {folder}"
                                 + (f" — {len(result.failed)} failed: {failed}" if result.failed else ""))
 
-    def _refresh_detail(self) -> None:
-        if self._pending_runs > 0:
-            self.w.show_message(self._pending_message)
-            self._pending_runs -= 1
+    def _refresh_detail(self, outcome) -> None:
+        if self._pending_message:
+            if outcome is not None and outcome.request == self._pending_request:
+                self.w.show_message(self._pending_message)
+            else:
+                self._pending_message, self._pending_request = "", None
         hit = self.w.view.current_hit()
         if hit is not None and self.w.detail.record is not None and hit.file_id == self.w.detail.record.id:
             self.w.detail.show_record(hit.record)
