@@ -122,7 +122,9 @@ def _index(catalog, model, settings: Settings, cancel: CancelToken, index_dir: P
             result.refused += len(batch)
             yield Progress("index", result.refused, len(stale), "re-fusing changed metadata", started=started)
 
-        pending = catalog.pending_embeddings(model.model_id, limit=limit)
+        # a tagger switched on since (YAMNet) also hears the files embedded without it
+        sources = [t.source for t in getattr(model, "taggers", [])]
+        pending = catalog.pending_embeddings(model.model_id, limit=limit, tag_sources=sources)
         result.deleted = len(removed - {r.id for r in pending} - {r.id for r in stale})
         total = len(pending)
         yield Progress("index", 0, total, f"{total} files to embed", started=started)

@@ -180,3 +180,24 @@ def test_info_shows_predicted_tags_apart_from_metadata(indexed):
     text = format_info(info)
     line = next(x for x in text.splitlines() if x.startswith("predicted from the audio"))
     assert tags[0][0] in line and "tiny-tagger" in line
+
+
+def test_a_tagger_switched_on_later_hears_the_files_already_indexed(catalog, library, tiny_model):
+    """Indexed without a tagger, then with one (YAMNet switched on in Preferences): the next index
+    job tags every embedded file, keeps their vectors, and the one after has nothing left to do."""
+    from search_helpers import index, scan
+
+    tagger, tiny_model.taggers = tiny_model.taggers[0], []
+    scan(catalog, library)
+    first = index(catalog, tiny_model)
+    ids, audio, _, _ = catalog.load_embeddings(tiny_model.model_id)
+    assert first.embedded == catalog.count() and not catalog.predicted_sources()
+    tiny_model.taggers = [tagger]
+    assert len(catalog.pending_embeddings(tiny_model.model_id, tag_sources=[tagger.source])) == len(ids)
+    again = index(catalog, tiny_model)
+    assert again.embedded == len(ids)
+    tagged, _ = catalog.load_predicted_scores(tagger.source)
+    assert sorted(tagged.tolist()) == sorted(ids.tolist())
+    ids2, audio2, _, _ = catalog.load_embeddings(tiny_model.model_id)
+    assert np.array_equal(ids, ids2) and np.allclose(audio, audio2, atol=1e-5)  # same sounds, same vectors
+    assert index(catalog, tiny_model).embedded == 0

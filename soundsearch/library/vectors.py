@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -44,15 +44,22 @@ class EmbeddingStore:
 
     _db: sqlite3.Connection
 
-    def pending_embeddings(self, model_id: str, limit: int | None = None) -> list[FileRecord]:
+    def pending_embeddings(self, model_id: str, limit: int | None = None,
+                           tag_sources: Sequence[str] = ()) -> list[FileRecord]:
         """Usable files (ok or metadata_only) with no row for ``model_id``, or whose row was computed
-        from other content. A row with an error and the same content is not retried."""
+        from other content, then (after every new file) embedded files that a tagger in
+        ``tag_sources`` has not heard yet: a tagger switched on later (YAMNet) tags the library that
+        is already indexed. A row with an error and the same content is not retried."""
         from soundsearch.library.catalog import SELECT_FILES
 
+        untagged = " OR ".join("NOT EXISTS (SELECT 1 FROM predicted_scores p WHERE p.file_id = f.id "
+                               "AND p.source = ?)" for _ in tag_sources)
         sql = (f"{SELECT_FILES} LEFT JOIN embeddings e ON e.file_id = f.id AND e.model_id = ? "
                "WHERE f.status IN ('ok', 'metadata_only') "
-               "AND (e.file_id IS NULL OR e.content_hash IS NOT f.content_hash) ORDER BY f.id")
-        params: tuple = (model_id,)
+               "AND (e.file_id IS NULL OR e.content_hash IS NOT f.content_hash"
+               + (f" OR (e.audio IS NOT NULL AND e.error IS NULL AND ({untagged}))" if untagged else "")
+               + ") ORDER BY e.file_id IS NOT NULL, f.id")
+        params: tuple = (model_id, *tag_sources)
         if limit is not None:
             sql += " LIMIT ?"
             params += (int(limit),)

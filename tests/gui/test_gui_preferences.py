@@ -66,6 +66,18 @@ def test_preferences_from_the_window_are_applied_and_saved(qtbot, window, settin
     assert "bell_ring.wav" in names(search(qtbot, window, "bell"))
 
 
+def test_switching_auto_tags_on_reloads_the_model_and_tags_the_library(qtbot, window, settings_file):
+    dialog = window.open_preferences()
+    assert dialog.yamnet.isChecked() is False  # off by default: its only offline copy has no licence
+    dialog.yamnet.setEnabled(True)  # (greyed out where the optional packages are missing)
+    dialog.yamnet.setChecked(True)
+    with qtbot.waitSignal(window.jobs.jobFinished, timeout=30000,
+                          check_params_cb=lambda kind, _result: kind == "model"):
+        dialog.accept()
+    assert load_settings(settings_file).yamnet is True and window.settings.yamnet is True
+    qtbot.waitUntil(lambda: not window.jobs.busy, timeout=30000)  # and the library indexed again
+
+
 def test_window_state_survives_a_restart(qtbot, make_window, indexed_backend, make_backend, tiny_model):
     first = make_window(indexed_backend)
     first.resize(1111, 777)
