@@ -462,12 +462,9 @@ class SearchEngine:
         score_of = dict(zip(ids.tolist(), scores.tolist()))
         wanted = set(terms)
         hits: list[Hit] = []
-        predicted = getattr(self.catalog, "predicted_tags", None)
         for start in range(0, len(ids), k + GONE_SLACK):
             for r in self.catalog.get_many(ids[start:start + k + GONE_SLACK].tolist()):
                 if os.path.exists(r.path):
-                    if predicted is not None:
-                        r.predicted = predicted(r.id)
                     hits.append(Hit(r.id, r.path, float(score_of[r.id]), r, matched_fields(r, wanted)))
                     if len(hits) == k:
                         return hits

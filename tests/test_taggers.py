@@ -201,3 +201,14 @@ def test_a_tagger_switched_on_later_hears_the_files_already_indexed(catalog, lib
     ids2, audio2, _, _ = catalog.load_embeddings(tiny_model.model_id)
     assert np.array_equal(ids, ids2) and np.allclose(audio, audio2, atol=1e-5)  # same sounds, same vectors
     assert index(catalog, tiny_model).embedded == 0
+
+
+def test_every_record_read_by_id_or_path_carries_its_predicted_tags(indexed):
+    """Search hits, copies, collections and the detail pane all read records this way."""
+    catalog, _, _ = indexed
+    heard = {r.id: catalog.predicted_tags(r.id) for r in catalog.iter_files()}
+    assert sum(bool(v) for v in heard.values()) >= 5
+    for rec in catalog.get_many(list(heard)):
+        assert rec.predicted == heard[rec.id]
+        assert catalog.get(rec.id).predicted == heard[rec.id]
+        assert catalog.get_by_path(rec.path).predicted == heard[rec.id]

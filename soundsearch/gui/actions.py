@@ -191,7 +191,7 @@ class WindowActions:
             self.view.selectionModel().blockSignals(False)
         self.peaks.forget_pending()
         what = {"similar": "similar sounds", "collection": "sounds in the collection",
-                "copies": "identical files"}.get(
+                "copies": "copies of the same sound"}.get(
             outcome.request.kind, "results")
         if request.kind == "similar":  # the box shows what the list is: the filters that still apply
             if self.search_box.text() != request.text:

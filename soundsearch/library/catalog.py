@@ -246,20 +246,31 @@ class Catalog(EmbeddingStore, PredictedTagStore, EditLog):
             yield FileRecord.from_row(row)
 
     def get(self, file_id: int) -> FileRecord | None:
-        return next(self._records(f"{SELECT_FILES} WHERE f.id = ?", (int(file_id),)), None)
+        """One file, with what the taggers heard in it (``predicted``)."""
+        return self._heard(next(self._records(f"{SELECT_FILES} WHERE f.id = ?", (int(file_id),)), None))
+
+    def _heard(self, record: FileRecord | None) -> FileRecord | None:
+        if record is not None:
+            record.predicted = self.predicted_tags(record.id)
+        return record
 
     def get_many(self, ids: Iterable[int]) -> list[FileRecord]:
-        """Records for ``ids`` in the same order; ids no longer in the catalog are skipped."""
+        """Records for ``ids`` in the same order, each with its ``predicted`` tags; ids no longer in
+        the catalog are skipped."""
         ids = [int(i) for i in ids]
         found: dict[int, FileRecord] = {}
         for start in range(0, len(ids), 500):  # stay below SQLite's bound-parameter limit
             chunk = ids[start:start + 500]
             marks = ",".join("?" * len(chunk))
             found.update((r.id, r) for r in self._records(f"{SELECT_FILES} WHERE f.id IN ({marks})", chunk))
+            heard = self.predicted_tags_of(chunk)
+            for i in chunk:
+                if i in found:
+                    found[i].predicted = heard.get(i, [])
         return [found[i] for i in ids if i in found]
 
     def get_by_path(self, path: str | Path) -> FileRecord | None:
-        return next(self._records(f"{SELECT_FILES} WHERE f.path = ?", (norm_path(path),)), None)
+        return self._heard(next(self._records(f"{SELECT_FILES} WHERE f.path = ?", (norm_path(path),)), None))
 
     def iter_files(self, root: str | Path | None = None) -> Iterator[FileRecord]:
         if root is None:

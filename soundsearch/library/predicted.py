@@ -49,6 +49,18 @@ class PredictedTagStore:
             "SELECT source, tag, score FROM predicted_tags WHERE file_id = ? ORDER BY score DESC, tag",
             (int(file_id),))]
 
+    def predicted_tags_of(self, file_ids: list[int]) -> dict[int, list[tuple[str, str, float]]]:
+        """:meth:`predicted_tags` of many files in one query (at most 500 ids)."""
+        out: dict[int, list[tuple[str, str, float]]] = {}
+        if not file_ids:
+            return out
+        marks = ",".join("?" * len(file_ids))
+        for fid, s, t, c in self._db.execute(
+                f"SELECT file_id, source, tag, score FROM predicted_tags WHERE file_id IN ({marks}) "
+                "ORDER BY file_id, score DESC, tag", [int(i) for i in file_ids]):
+            out.setdefault(fid, []).append((s, t, float(c)))
+        return out
+
     def predicted_sources(self) -> list[str]:
         return [s for (s,) in self._db.execute("SELECT DISTINCT source FROM predicted_scores ORDER BY 1")]
 
