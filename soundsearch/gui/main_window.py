@@ -164,7 +164,8 @@ class MainWindow(WindowActions, QMainWindow):
         file_menu.addSeparator()
         act(file_menu, "Quit", self.close, QKeySequence.StandardKey.Quit)
         sound = self.menuBar().addMenu("&Sound")
-        act(sound, "Find (search box)", lambda: self.search_box.edit.setFocus(), "Ctrl+F")
+        find = act(sound, "Find (search box)", self._focus_search)
+        find.setShortcuts([QKeySequence("Ctrl+F"), QKeySequence("Ctrl+L")])  # Ctrl+L as in a browser
         act(sound, "Copy path", self.detail.copy_path, "Ctrl+Shift+C")
         act(sound, "Reveal in file manager", self.detail.reveal, "Ctrl+Shift+R")
         act(sound, "Clear likes and dislikes", lambda: self.run_action("clear-feedback"))
@@ -175,6 +176,11 @@ class MainWindow(WindowActions, QMainWindow):
         esc = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
         esc.setContext(Qt.ShortcutContext.WindowShortcut)
         esc.activated.connect(self.audition.stop)
+
+    def _focus_search(self) -> None:
+        """Into the search box with its text selected: typing replaces it, an arrow key keeps it."""
+        self.search_box.edit.setFocus()
+        self.search_box.edit.selectAll()
 
     def _connect(self) -> None:
         sb, view = self.search_box, self.view

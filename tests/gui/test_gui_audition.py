@@ -45,6 +45,19 @@ def test_keyboard_audition_flow(qtbot, window):
     assert window.transport.play_button.text() == "Play"
 
 
+def test_ctrl_l_and_ctrl_f_go_back_to_the_search_box_with_its_text_selected(qtbot, window):
+    search(qtbot, window, "door")
+    window.show()
+    window.activateWindow()
+    qtbot.waitExposed(window)
+    for key in (Qt.Key.Key_L, Qt.Key.Key_F):
+        window.view.setFocus()
+        qtbot.keyClick(window.view, key, Qt.KeyboardModifier.ControlModifier)
+        edit = window.search_box.edit
+        qtbot.waitUntil(edit.hasFocus, timeout=2000)
+        assert edit.selectedText() == "door"  # typing now replaces the query
+
+
 def test_autoplay_off_only_shows_the_sound(qtbot, window):
     hits = search(qtbot, window, "rain")
     window.transport.autoplay.setChecked(False)
