@@ -103,6 +103,7 @@ def model_dir(tmp_path, tiny_model):
 def test_kill_during_index_loses_nothing_committed(home, tmp_path, tiny_model, model_dir):
     from soundsearch.search import SearchEngine
 
+    tiny_model.taggers = []  # as the CLI loads the saved head: no tagger that has heard nothing yet
     lib = tmp_path / "lib"
     for n in range(400):
         write_sound(lib / f"g{n // 50}" / f"tone_{n:03d}.wav", 0.25, 16000, 1, 100.0 + 7 * n, seed=n)
