@@ -100,3 +100,17 @@ def test_missing_yamnet_is_a_warning_not_a_failure(monkeypatch, caplog):
         model = api.load_model(None, "cpu", yamnet=True)
     assert [t.source for t in model.taggers] == ["tiny-tagger"]
     assert "YAMNet tags are off" in caplog.text
+
+
+def test_the_tag_words_are_embedded_when_the_model_loads_not_at_the_first_search(monkeypatch, tagger):
+    from soundsearch.model import api
+
+    monkeypatch.setattr(yamnet, "yamnet_tagger", lambda *_a, **_k: tagger)
+    monkeypatch.setattr(api, "_load", lambda *a, **k: api.build_tiny_model())
+    model = api.load_model(None, "cpu", yamnet=True)
+    calls = []
+    real = model._text
+    monkeypatch.setattr(model, "_text", lambda texts: calls.append(len(texts)) or real(texts))
+    bridge = model.tag_bridge("dog barking")
+    assert calls == [1]  # only the query itself is embedded now
+    assert set(bridge) == {"tiny-tagger", "yamnet"} and len(bridge["yamnet"][0]) == len(tagger.vocab.tags)

@@ -171,14 +171,20 @@ class RetrievalModel:
         if not self.taggers or not text.strip():
             return {}
         q = self._text([text]).float().cpu().numpy()
+        self.prepare_bridge()
         out = {}
+        for tagger in self.taggers:
+            weights, gate = bridge_weights(q, self._tag_vecs[tagger.source])
+            out[tagger.source] = (weights[0], float(gate[0]))
+        return out
+
+    def prepare_bridge(self) -> None:
+        """Embed each tagger's tag words once (521 for YAMNet: about a second on a CPU), so that
+        the first worded search does not wait for them; :func:`load_model` calls it."""
         for tagger in self.taggers:
             if tagger.source not in self._tag_vecs:
                 words = [tagger.vocab.texts[t] for t in tagger.vocab.tags]
                 self._tag_vecs[tagger.source] = self._text(words).float().cpu().numpy()
-            weights, gate = bridge_weights(q, self._tag_vecs[tagger.source])
-            out[tagger.source] = (weights[0], float(gate[0]))
-        return out
 
     def tag_vocabulary(self, source: str):
         """The :class:`~soundsearch.model.taggers.vocabulary.TagVocabulary` of a tagger, or None."""
@@ -250,6 +256,7 @@ def load_model(spec: str | Path | None = None, device: str | None = None,
             model.taggers.append(yamnet_tagger(yamnet if isinstance(yamnet, str) else None))
         except (ModelError, OSError, ValueError) as exc:
             log.warning("YAMNet tags are off: %s", exc)
+    model.prepare_bridge()  # in the loader's thread (the app's is a background one)
     return model
 
 
