@@ -244,6 +244,30 @@ def test_fuzz_odd_files_no_original_changed_every_failure_reported(tmp_path):
             "odd/two_bext.wav", "odd/huge_chunk_after_data.wav"} <= written
 
 
+def test_a_wavs_id3_chunk_is_updated_too(tmp_path):
+    """Many tools write an ``id3 `` chunk into WAVs and some players read it first: the old words
+    must not stay there beside the new bext/iXML ones."""
+    import io
+
+    from mutagen.id3 import ID3, TIT2, TIT3
+
+    tag = ID3()
+    tag.add(TIT2(encoding=3, text=["Kept title"]))
+    tag.add(TIT3(encoding=3, text=["old subject"]))
+    body = io.BytesIO()
+    tag.save(body, v2_version=3, padding=lambda _info: 0)
+    path = add_chunks(write_audio(tmp_path / "x.wav"), chunk(b"id3 ", body.getvalue()))
+    safe_write(path, {"description": "new words", "designer": "JD"})
+    got = read_metadata(path)
+    assert got.get("description") == ["new words"] and got.get("title") == ["Kept title"]
+    assert b"old subject" not in path.read_bytes() and got.errors == []
+    data = path.read_bytes()
+    at = data.index(b"id3 ")
+    size = struct.unpack("<I", data[at + 4:at + 8])[0]
+    again = ID3(io.BytesIO(data[at + 8:at + 8 + size]))
+    assert str(again["TIT3"]) == "new words" and str(again["TCOM"]) == "JD" and again.version[1] == 3
+
+
 def test_wav_info_items_saying_the_same_are_updated(tmp_path):
     path = add_chunks(write_audio(tmp_path / "x.wav"),
                       info_list({b"INAM": b"Kept title", b"ISBJ": b"old subject", b"IKEY": b"old; words"}))

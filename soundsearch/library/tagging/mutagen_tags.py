@@ -10,9 +10,11 @@ the file has are kept.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import mutagen
+from mutagen import MutagenError
 from mutagen.aiff import AIFF
 from mutagen.flac import FLAC
 from mutagen.id3 import ID3, TCOM, TIT1, TIT3, TXXX, ID3NoHeaderError
@@ -78,6 +80,19 @@ def _set_id3(tags: ID3, fields: dict[str, str]) -> None:
                 tags.add(cls(encoding=3, text=[value]))
         elif value:
             tags.add(TXXX(encoding=3, desc=key, text=[value]))
+
+
+def id3_chunk_body(body: bytes, fields: dict[str, str]) -> bytes | None:
+    """A WAV's ``id3 `` chunk with the fields set (in its own ID3 version), or None when it holds
+    no ID3 tag mutagen can read (then it is copied as it is: no reader can see it either)."""
+    try:
+        tags = ID3(io.BytesIO(body))
+    except (ID3NoHeaderError, MutagenError, ValueError):
+        return None
+    _set_id3(tags, fields)
+    out = io.BytesIO()
+    tags.save(out, v2_version=4 if tags.version[1] >= 4 else 3, padding=lambda _info: 0)
+    return out.getvalue()
 
 
 def _id3(path: Path, fields: dict[str, str]) -> None:

@@ -192,7 +192,9 @@ def _copy(src, dst, start: int, length: int) -> None:
 
 
 def write_wav_tags(src_path, dst_path, fields: dict[str, str]) -> None:
-    """Write ``src_path`` with new bext/iXML chunks to ``dst_path`` (a new file)."""
+    """Write ``src_path`` with new bext/iXML chunks to ``dst_path`` (a new file); LIST/INFO items
+    and an ``id3 `` chunk the file already has are updated to say the same."""
+    from soundsearch.library.tagging.mutagen_tags import id3_chunk_body  # it imports USER_KEYS from here
     file_size = os.path.getsize(src_path)
     with open(src_path, "rb") as src:
         magic, riff_size, chunks, stop = walk_chunks(src, file_size)
@@ -221,6 +223,9 @@ def write_wav_tags(src_path, dst_path, fields: dict[str, str]) -> None:
                 continue  # a second copy would bring the old values back when read
             elif c.cid == b"LIST" and c.size <= 1 << 20 and (info := update_info(_read(src, c), fields)):
                 pieces.append(("bytes", _chunk_bytes(b"LIST", info)))
+            elif c.cid in (b"id3 ", b"ID3 ") and c.size <= 1 << 20 and \
+                    (tag := id3_chunk_body(_read(src, c), fields)):  # players read it beside bext
+                pieces.append(("bytes", _chunk_bytes(c.cid, tag)))
             else:
                 pieces.append(("copy", c))
         pieces += [("bytes", p) for p in pending]
