@@ -55,6 +55,7 @@ class _DropList(QListWidget):
 class CollectionsPanel(QWidget):
     openRequested = Signal(str)  # show this collection's sounds in the results
     filesDropped = Signal(str, list)  # collection name, paths
+    exportRequested = Signal(str)  # converted copies of every sound in this collection
 
     def __init__(self, collections: Collections, parent=None) -> None:
         super().__init__(parent)
@@ -68,11 +69,15 @@ class CollectionsPanel(QWidget):
         self.new_button = QPushButton("New…", self)
         self.rename_button = QPushButton("Rename…", self)
         self.delete_button = QPushButton("Delete", self)
+        self.export_button = QPushButton("Export…", self)
+        self.export_button.setToolTip("Copy every sound of the collection into a folder, converted "
+                                      "to the session format if you like")
+        self.export_button.clicked.connect(lambda: self.exportRequested.emit(self.current()))
         self.new_button.clicked.connect(self._new)
         self.rename_button.clicked.connect(self._rename)
         self.delete_button.clicked.connect(self._delete)
         buttons = QHBoxLayout()
-        for b in (self.new_button, self.rename_button, self.delete_button):
+        for b in (self.new_button, self.rename_button, self.delete_button, self.export_button):
             buttons.addWidget(b)
         layout = QVBoxLayout(self)
         layout.addWidget(self.list, 1)

@@ -177,6 +177,15 @@ class MainWindow(WindowActions, QMainWindow):
         esc.setContext(Qt.ShortcutContext.WindowShortcut)
         esc.activated.connect(self.audition.stop)
 
+    def _export_collection(self, name: str) -> None:
+        members = self.collections.members(name)
+        if not members:
+            self.show_message(f"{name} is empty: nothing to export")
+            return
+        self.core.submit(self.backend.hits_for, members, name="collection sounds",
+                         done=lambda hits: self.metadata.export(hits) if hits else
+                         self.show_message(f"None of the sounds in {name} is in the library now"))
+
     def _focus_search(self) -> None:
         """Into the search box with its text selected: typing replaces it, an arrow key keeps it."""
         self.search_box.edit.setFocus()
@@ -209,6 +218,7 @@ class MainWindow(WindowActions, QMainWindow):
         self.detail.similarRequested.connect(self.search.similar)
         self.collections_panel.openRequested.connect(self.search.show_collection)
         self.collections_panel.filesDropped.connect(self._drop_on_collection)
+        self.collections_panel.exportRequested.connect(self._export_collection)
         self.library.addRequested.connect(self.add_folder)
         self.library.rescanRequested.connect(lambda root: self.jobs.update([root] if root else None))
         self.library.removeRequested.connect(self.remove_folder)

@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QKeySequence
 
 from soundsearch.gui.background import _Queued
@@ -99,6 +99,8 @@ def export_job(items: list, folder: Path, options, pattern: str, cancel: CancelT
 
 
 class MetadataController(QObject):
+    exportDialogOpened = Signal(object)  # the ExportDialog (after a collection's sounds are read)
+
     def __init__(self, window) -> None:
         super().__init__(window)
         self.w = window
@@ -149,8 +151,6 @@ class MetadataController(QObject):
 
     def _done(self, message: str) -> None:
         self.w.show_message(message)
-        # shown again over the "N results" line of the re-run search (and of the one after the
-        # search text is re-embedded)
         # shown over the "N results" line of every re-run of the same search (after the edit, after
         # the text is re-embedded, when new vectors join): gone once the user searches for another
         last = self.w.search.last
@@ -252,10 +252,11 @@ class MetadataController(QObject):
         self._done(text)
 
     # -- export and drag ---------------------------------------------------------------------------
-    def export(self) -> ExportDialog | None:
+    def export(self, hits: list | None = None) -> ExportDialog | None:
+        """Converted copies of ``hits`` (default: the selected sounds) into a folder."""
         from soundsearch.library.export import ExportItem
 
-        hits = self._hits()
+        hits = hits if hits is not None else self._hits()
         if not hits:
             return None
         wf = self.w.waveform
@@ -275,6 +276,7 @@ class MetadataController(QObject):
 
         dialog.accepted.connect(go)
         dialog.open()
+        self.exportDialogOpened.emit(dialog)
         return dialog
 
     def _prepare_drag(self, hit) -> None:

@@ -165,6 +165,24 @@ def test_export_dialog(qtbot, window, tmp_path):
     assert np.all([stat.S_IMODE(os.stat(f).st_mode) == 0o644 for f in files])
 
 
+def test_export_a_whole_collection(qtbot, window, tmp_path):
+    from soundsearch.collections import Member
+
+    hits = search(qtbot, window, "sound")[:3]
+    window.collections.create("Session A")
+    window.collections.add("Session A", [Member(h.file_id, h.path) for h in hits])
+    window.collections_panel.reload()
+    window.search_box.set_text("door", search=True)  # the list shows something else: no matter
+    with qtbot.waitSignal(window.metadata.exportDialogOpened, timeout=10000) as opened:
+        window.collections_panel.exportRequested.emit("Session A")
+    dialog = opened.args[0]
+    dialog.folder.setText(str(tmp_path / "out"))
+    dialog.accept()
+    settle(qtbot, window)
+    assert sorted(f.stem for f in (tmp_path / "out").iterdir()) == sorted(Path(h.path).stem for h in hits)
+    assert "Exported 3 files" in window.status.text()
+
+
 def test_drag_copies_are_reused_across_sessions_and_follow_edits(tmp_path, home):
     from types import SimpleNamespace
 
