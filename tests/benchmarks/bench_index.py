@@ -7,6 +7,10 @@ selectivities. Built indexes are kept under --cache so later runs only load them
 
     nice -n 10 .venv/bin/python tests/benchmarks/bench_index.py --sizes 10000,100000,1000000
 
+``--parts start --model none``: the search engine's own start on a catalog of synthetic rows (no
+vector index, no model): what it must read before the first worded result, the first worded query's
+lexical part and the first filtered query, with the process's RSS after each.
+
 Synthetic data: items scattered around many centres with a decaying spectrum (embeddings of real
 sounds have low intrinsic dimension); queries are centres plus noise plus one fixed offset, like text
 queries that sit off the audio items' manifold (the "modality gap").
@@ -70,7 +74,10 @@ def pct(times: list[float]) -> str:
 
 
 def bench_size(n: int, dim: int, cache: Path, M: int, efc: int, n_queries: int, e2e=None,
-               parts: str = "ann,filters,e2e") -> VectorIndex:
+               parts: str = "ann,filters,e2e") -> VectorIndex | None:
+    if parts == "start":
+        bench_start(n, cache)
+        return None
     print(f"\n=== {n:,} items, dim {dim}, M={M}, ef_construction={efc} ===", flush=True)
     items, queries = synthetic(n, dim, n_queries=n_queries)
     ids = np.arange(1, n + 1, dtype=np.int64)
@@ -195,6 +202,49 @@ def end_to_end(index: VectorIndex, queries: np.ndarray, n: int, cache: Path, mod
         print(f"  {name:<14} wall {pct(stages[name])}   CPU {pct(cpu[name])}")
 
 
+FIRST_QUERY = "heavy wooden door slam"
+FIRST_FILTER = "dur:<2 folder:f1 -door"
+
+
+def bench_start(n: int, cache: Path) -> None:
+    """Engine start → first worded result → first filtered result, in a fresh child process each
+    (a second run in the same process would find the catalog's pages and Python's caches warm)."""
+    import subprocess
+
+    path = cache / f"catalog-texts-{n}.sqlite3"
+    t = time.perf_counter()
+    synthetic_catalog(path, n).close()
+    print(f"\n=== engine start, {n:,} catalog rows (catalog ready in {time.perf_counter() - t:.0f} s) ===",
+          flush=True)
+    subprocess.run([sys.executable, __file__, "--start-child", str(path)], check=True)
+
+
+def start_child(path: Path) -> None:
+    from soundsearch.library.catalog import Catalog
+    from soundsearch.search import _query_name_terms, parse_query
+
+    base = rss_mb()
+    t0 = time.perf_counter()
+    catalog = Catalog(path)
+    table = LibraryTable.build(catalog)  # what the engine reads before its first worded result
+    started = time.perf_counter()
+    free, _ = parse_query(FIRST_QUERY)
+    terms = tokenize(free) + _query_name_terms(free)
+    ids, scores = table.bm25.top(terms, 100)
+    _ = scores / max(table.bm25.ideal(terms), 1e-9)
+    exact = [table.bm25.rows_with(t) for t in _query_name_terms(free)]
+    rows = catalog.get_many(ids[:50].tolist())
+    first = time.perf_counter()
+    rss_first = rss_mb()
+    allowed = table.allowed(parse_query(FIRST_FILTER)[1])
+    filtered = time.perf_counter()
+    print(f"  start {started - t0:6.2f} s   first query {first - started:6.3f} s ({len(rows)} rows, "
+          f"{len(exact)} name terms)   start → first results {first - t0:6.2f} s   first filter "
+          f"{filtered - first:6.3f} s ({len(allowed):,} pass)")
+    print(f"  RSS: {base:.0f} MiB before, {rss_first:.0f} MiB after start + first query, "
+          f"{rss_mb():.0f} MiB after the filter", flush=True)
+
+
 def bench_filters(index: VectorIndex, ids: np.ndarray, vn: np.ndarray, queries: np.ndarray, n: int) -> None:
     """Which way to combine a filter with the vector search (decides search.py's strategy)."""
     rng = np.random.default_rng(7)
@@ -232,9 +282,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cache", type=Path, default=Path("/tmp/ss-bench-index"))
     p.add_argument("--parts", default="ann,filters,e2e", help="which measurements (comma-separated)")
     p.add_argument("--model", default="default", help='model for the end-to-end part ("none": skip it)')
+    p.add_argument("--start-child", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.start_child:
+        start_child(args.start_child)
+        return 0
     e2e = None
-    if args.model != "none":
+    if args.model != "none" and args.parts != "start":
         from soundsearch.model import load_model
 
         model = load_model(args.model, "cpu")
