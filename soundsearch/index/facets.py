@@ -1,8 +1,10 @@
-"""Per-file attributes held in memory for filtering, and the BM25 index over the same files.
+"""Per-file attributes held in memory for filtering and browse sorting.
 
-Built once per search engine from the catalog (one pass over its rows), so a filter costs a few
-numpy comparisons instead of a catalog query per candidate, and the required/excluded words use the
-BM25 postings (same tokenizer as the lexical score: "-musical" also drops "music" files' stems).
+Read from the catalog's ``search_facets`` table with one narrow SELECT (no metadata JSON to parse)
+when a search engine first filters, browses or collapses copies, so a filter costs a few numpy
+comparisons instead of a catalog query per candidate. The required/excluded words are looked up in
+the catalog's ``search_words`` index (same tokenizer as the lexical ranking: "-musical" also drops
+"music" files' stems), identical files by their content hash.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from soundsearch.index.bm25 import BM25, name_terms, tokenize
+from soundsearch.library.terms import tokenize
 
 log = logging.getLogger(__name__)
 
@@ -51,80 +53,28 @@ class Filters:
         return out
 
 
-# Fields whose words a +word / -word filter looks at, beside the file's name and folders: what the
-# file says about its sound (the metadata text keeps only the first 60 words of these, so a long
-# description would otherwise push the folder words out of the filter's reach).
-WORD_FIELDS = frozenset(("fxname", "title", "description", "category", "subcategory", "user_category",
-                         "vendor_category", "keywords", "comment", "location", "name_words", "folder_words",
-                         "folder_description", "genre", "library", "album"))
-
-
-def filter_terms(record) -> set[str]:
-    """Every word a +word / -word filter matches: tags, the file name and its folders, the library
-    folder's own name included (a root ".../Music" says "music" of every file in it, though the
-    metadata text only has the folders below the root)."""
-    parts = [record.path.stem, record.root.name, *record.folder.parts, record.metadata.text]
-    parts += [f.value for f in record.metadata.fields if f.name in WORD_FIELDS]
-    return set(tokenize(" ".join(parts)))
-
-
-def doc_terms(record) -> list[str]:
-    """What BM25 indexes for a file: its metadata text, plus its whole file name and CatIDs as single
-    terms (so typing "DOORWood_Slam_03" or "DOORWood" matches exactly one rare term)."""
-    md = record.metadata
-    terms = tokenize(md.text)
-    terms += name_terms(record.path.stem)
-    for catid in md.get("catid"):
-        terms += name_terms(catid)
-    return terms
-
-
 class LibraryTable:
-    def __init__(self) -> None:
+    def __init__(self, catalog=None) -> None:
+        self.catalog = catalog
         self.ids = np.zeros(0, np.int64)
         self.keywords = np.zeros(0, dtype=object)
-        self.bm25 = BM25()
-        self.words: dict[str, np.ndarray] = {}  # term → ids whose names, folders or tags say it
-        self.copies: dict[int, tuple[int, ...]] = {}  # id → every id with the same content (itself too)
+        self._copies: dict[int, tuple[int, ...]] | None = None
 
     @classmethod
     def build(cls, catalog) -> LibraryTable:
         t0 = time.perf_counter()
-        table = cls()
-        ids, dur, sr, ch, fmt, path, cats, docs, hashes = [], [], [], [], [], [], [], [], {}
-        kws: list[str] = []
-        words: dict[str, list[int]] = {}
-        names: list[str] = []
-        for rec in catalog.iter_files():
-            ids.append(rec.id)
-            dur.append(rec.duration if rec.duration is not None else np.nan)
-            sr.append(rec.sample_rate or 0)
-            ch.append(rec.channels or 0)
-            fmt.append((rec.format or rec.path.suffix.lstrip(".")).lower())
-            path.append(os.fsdecode(rec.path.parent))
-            names.append(os.fsdecode(rec.path.name).lower())
-            md = rec.metadata
-            cats.append(" ".join(md.get("category") + md.get("subcategory") + md.get("catid")).lower())
-            docs.append((rec.id, doc_terms(rec)))
-            if rec.content_hash and rec.status != "error":
-                hashes.setdefault(rec.content_hash, []).append(rec.id)
-            for term in filter_terms(rec):
-                words.setdefault(term, []).append(rec.id)
-            kws.append(" ".join(md.get("keywords")).lower())
-        table.ids = np.asarray(ids, np.int64)
-        table.duration = np.asarray(dur, np.float64)
-        table.sample_rate = np.asarray(sr, np.int64)
-        table.channels = np.asarray(ch, np.int64)
-        table.format = np.asarray(fmt, dtype=object)
-        table.parent = np.asarray(path, dtype=object)
-        table.name = np.asarray(names, dtype=object)
-        table.category = np.asarray(cats, dtype=object)
-        table.keywords = np.asarray(kws, dtype=object)
-        table.bm25.build(docs)
-        table.words = {t: np.unique(np.asarray(v, np.int64)) for t, v in words.items()}
-        table.copies = {i: tuple(group) for group in hashes.values() if len(group) > 1 for i in group}
-        log.info("library table: %d files in %.2f s", len(ids), time.perf_counter() - t0)
+        table = cls(catalog)
+        for name, values in catalog.facet_columns().items():
+            setattr(table, name, values)
+        log.info("library table: %d files in %.2f s", len(table.ids), time.perf_counter() - t0)
         return table
+
+    @property
+    def copies(self) -> dict[int, tuple[int, ...]]:
+        """id → every id with the same content (itself too), read on first use."""
+        if self._copies is None:
+            self._copies = self.catalog.content_copies() if self.catalog is not None else {}
+        return self._copies
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -171,7 +121,6 @@ class LibraryTable:
                 ids = np.setdiff1d(ids, self.rows_saying(term), assume_unique=True)
         return np.sort(ids)
 
-
     def ordered(self, ids: np.ndarray, key: str = "path", descending: bool = False) -> np.ndarray:
         """``ids`` sorted by one attribute ("path", "name", "duration", "format", "sample_rate",
         "channels"): what a browse list shows, sorted over every row rather than the loaded ones."""
@@ -190,7 +139,7 @@ class LibraryTable:
 
     def rows_saying(self, term: str) -> np.ndarray:
         """Ids whose name, folders or tags hold ``term`` (tokenized), for +word and -word alike."""
-        return self.words.get(term, np.zeros(0, np.int64))
+        return self.catalog.files_saying(term) if self.catalog is not None else np.zeros(0, np.int64)
 
 
 def _match(values: np.ndarray, pred) -> np.ndarray:

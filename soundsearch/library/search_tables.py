@@ -1,0 +1,184 @@
+"""The catalog's search tables: the ranked lexical index (FTS5), the filter words and the facets.
+
+Three tables (schema migration 4), keyed by the file's id and written in the same transaction as its
+``files`` row, so a search engine reads nothing at start and a killed scan leaves them in step:
+
+- ``search_text`` (FTS5): :func:`~soundsearch.library.terms.doc_terms`, ranked with FTS5's
+  ``bm25()`` (k1 1.2, b 0.75, the same document lengths as the terms). The terms are tokenized in
+  Python (our stemmer, camelCase split, whole-name ``=name`` terms) and stored space-separated, so
+  FTS5's ``ascii`` tokenizer (with ``=`` a word character) only splits them again.
+- ``search_words`` (FTS5): :func:`~soundsearch.library.terms.filter_terms`, for ``+word`` / ``-word``.
+- ``search_facets``: format, folder, lowercase name, category words and keywords, the values filters
+  and browse sorting compare, so that loading them is one narrow SELECT with no JSON to parse.
+
+A trigger drops a file's FTS rows with its ``files`` row (roots removed, files deleted); facets go
+by ON DELETE CASCADE.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sqlite3
+from collections.abc import Iterable
+
+import numpy as np
+
+from soundsearch.library.terms import doc_terms, facet_values, filter_terms
+
+TABLES = (
+    """CREATE VIRTUAL TABLE search_text USING fts5(terms, tokenize = "ascii tokenchars '='")""",
+    "CREATE VIRTUAL TABLE search_vocab USING fts5vocab(search_text, row)",
+    """CREATE VIRTUAL TABLE search_words USING fts5(words, tokenize = "ascii tokenchars '='")""",
+    """CREATE TABLE search_facets (
+        id INTEGER PRIMARY KEY REFERENCES files(id) ON DELETE CASCADE,
+        format TEXT NOT NULL,
+        parent BLOB NOT NULL,     -- os.fsencode(folder of the file)
+        name BLOB NOT NULL,       -- os.fsencode(lowercase file name)
+        category TEXT NOT NULL,   -- category, subcategory and CatID words, lowercase
+        keywords TEXT NOT NULL    -- the file's keywords, lowercase
+    )""",
+    """CREATE TRIGGER files_search_delete AFTER DELETE ON files BEGIN
+        DELETE FROM search_text WHERE rowid = old.id;
+        DELETE FROM search_words WHERE rowid = old.id;
+    END""",
+)
+
+
+def create_tables(db: sqlite3.Connection) -> None:
+    """Migration 4: the tables, filled from every existing row (inside the migration's transaction)."""
+    from soundsearch.library.catalog import SELECT_FILES, FileRecord
+
+    for statement in TABLES:
+        db.execute(statement)
+    rows = db.execute(f"{SELECT_FILES} ORDER BY f.id")
+    while chunk := rows.fetchmany(5000):
+        _write(db, [FileRecord.from_row(r) for r in chunk])
+
+
+def _write(db: sqlite3.Connection, records) -> None:
+    text, words, facets = [], [], []
+    for r in records:
+        text.append((r.id, " ".join(doc_terms(r))))
+        words.append((r.id, " ".join(sorted(filter_terms(r)))))
+        fmt, parent, name, category, keywords = facet_values(r)
+        facets.append((r.id, fmt, os.fsencode(parent), os.fsencode(name), category, keywords))
+    db.executemany("INSERT INTO search_text (rowid, terms) VALUES (?, ?)", text)
+    db.executemany("INSERT INTO search_words (rowid, words) VALUES (?, ?)", words)
+    db.executemany("INSERT OR REPLACE INTO search_facets VALUES (?, ?, ?, ?, ?, ?)", facets)
+
+
+def _phrase(term: str, prefix: bool = False) -> str:
+    return '"' + term.replace('"', "") + '"' + ("*" if prefix else "")
+
+
+def _ids(rows) -> np.ndarray:
+    return np.fromiter((r[0] for r in rows), np.int64)
+
+
+class SearchTableStore:
+    """Mixed into :class:`~soundsearch.library.catalog.Catalog`."""
+
+    _db: sqlite3.Connection
+    _count_key: tuple | None = None
+    _count_value = 0
+
+    # writing: inside the caller's transaction ----------------------------------------------------
+    def _index_files(self, ids: Iterable[int]) -> None:
+        """(Re)write the search rows of ``ids`` from their ``files`` rows (after an insert, an update,
+        a move or an edit)."""
+        from soundsearch.library.catalog import SELECT_FILES, FileRecord
+
+        ids = [int(i) for i in ids]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for table in ("search_text", "search_words"):
+                self._db.execute(f"DELETE FROM {table} WHERE rowid IN ({marks})", chunk)
+            rows = self._db.execute(f"{SELECT_FILES} WHERE f.id IN ({marks})", chunk).fetchall()
+            _write(self._db, [FileRecord.from_row(r) for r in rows])
+
+    # reading -------------------------------------------------------------------------------------
+    def _rows(self) -> int:
+        """How many files the lexical index holds (bm25's N), counted again only after a write."""
+        key = (self._db.execute("PRAGMA data_version").fetchone()[0], self._db.total_changes)
+        if key != self._count_key:
+            self._count_value = self._db.execute("SELECT count(*) FROM files").fetchone()[0]
+            self._count_key = key
+        return self._count_value
+
+    def _df(self, term: str, prefix: bool = False) -> int:
+        if prefix:
+            row = self._db.execute("SELECT sum(doc) FROM search_vocab WHERE term >= ? AND term < ?",
+                                   (term, term + "\uffff")).fetchone()
+        else:
+            row = self._db.execute("SELECT doc FROM search_vocab WHERE term = ?", (term,)).fetchone()
+        return int(row[0] or 0) if row else 0
+
+    def lexical(self, terms: list[str], n: int, prefix: str | None = None
+                ) -> tuple[np.ndarray, np.ndarray, float]:
+        """The best ``n`` files for ``terms`` by BM25: (ids, scores, ideal), best first. ``ideal`` is the
+        score of an average-length file holding each term once (a word the library never uses
+        counts too), what the search blend divides by. ``prefix``: the query's last word as typed so
+        far; when no file has that word whole, it matches as a prefix ("footste" → footstep)."""
+        terms = list(dict.fromkeys(terms))
+        if not terms:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32), 0.0
+        total = self._rows()
+        phrases, ideal = [], 0.0
+        for term in terms:
+            df = self._df(term)
+            as_prefix = term == prefix and df == 0 and len(term) >= 2
+            if as_prefix:
+                df = min(total, self._df(term, prefix=True))
+            idf = math.log((total - df + 0.5) / (df + 0.5)) if total else 0.0
+            ideal += idf if idf > 0 else 1e-6  # as FTS5's bm25() floors a very common word's idf
+            if df:
+                phrases.append(_phrase(term, as_prefix))
+        if not phrases:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32), ideal
+        rows = self._db.execute("SELECT rowid, -bm25(search_text) FROM search_text WHERE search_text MATCH ? "
+                                "ORDER BY rank LIMIT ?", (" OR ".join(phrases), int(n))).fetchall()
+        return (np.fromiter((r[0] for r in rows), np.int64, len(rows)),
+                np.fromiter((r[1] for r in rows), np.float32, len(rows)), ideal)
+
+    def files_with_term(self, term: str) -> np.ndarray:
+        """Ids (sorted) whose lexical terms hold ``term``: a whole name ("=doorwoodslam03") or a word."""
+        return _ids(self._db.execute("SELECT rowid FROM search_text WHERE search_text MATCH ?",
+                                     (_phrase(term),)))
+
+    def files_saying(self, term: str) -> np.ndarray:
+        """Ids (sorted) whose name, folders, library folder or tags hold ``term`` (tokenized): what a
+        ``+word`` / ``-word`` filter matches."""
+        return _ids(self._db.execute("SELECT rowid FROM search_words WHERE search_words MATCH ?",
+                                     (_phrase(term),)))
+
+    def facet_columns(self) -> dict[str, np.ndarray]:
+        """Every file's filterable attributes as arrays in id order: one narrow SELECT."""
+        rows = self._db.execute(
+            "SELECT f.id, f.duration, f.sample_rate, f.channels, s.format, s.parent, s.name, s.category, "
+            "s.keywords FROM files f JOIN search_facets s ON s.id = f.id ORDER BY f.id").fetchall()
+        cols = list(zip(*rows)) or [()] * 9
+        decoded: dict[bytes, str] = {}
+        parent = [decoded.get(p) or decoded.setdefault(p, os.fsdecode(p)) for p in cols[5]]
+        return {
+            "ids": np.asarray(cols[0], np.int64),
+            "duration": np.asarray([np.nan if d is None else d for d in cols[1]], np.float64),
+            "sample_rate": np.asarray([v or 0 for v in cols[2]], np.int64),
+            "channels": np.asarray([v or 0 for v in cols[3]], np.int64),
+            "format": np.asarray(cols[4], dtype=object),
+            "parent": np.asarray(parent, dtype=object),
+            "name": np.asarray([os.fsdecode(v) for v in cols[6]], dtype=object),
+            "category": np.asarray(cols[7], dtype=object),
+            "keywords": np.asarray(cols[8], dtype=object),
+        }
+
+    def content_copies(self) -> dict[int, tuple[int, ...]]:
+        """id → every id with the same content (itself too), for files that have copies."""
+        rows = self._db.execute("SELECT group_concat(id) FROM files WHERE content_hash IS NOT NULL AND "
+                                "status != 'error' GROUP BY content_hash HAVING count(*) > 1")
+        out: dict[int, tuple[int, ...]] = {}
+        for (group,) in rows:
+            ids = tuple(sorted(int(i) for i in group.split(",")))
+            out.update((i, ids) for i in ids)
+        return out
