@@ -363,9 +363,10 @@ class Catalog(EmbeddingStore, PredictedTagStore, EditLog, SearchTableStore):
         if file_id is None:
             marks = ",".join("?" * len(values))
             file_id = self._db.execute(f"INSERT INTO files ({cols}) VALUES ({marks})", values).lastrowid
-        else:
-            sets = ", ".join(f"{c.strip()} = ?" for c in cols.split(","))
-            self._db.execute(f"UPDATE files SET {sets} WHERE id = ?", (*values, file_id))
+            self._index_files([file_id], new=True)
+            return file_id
+        sets = ", ".join(f"{c.strip()} = ?" for c in cols.split(","))
+        self._db.execute(f"UPDATE files SET {sets} WHERE id = ?", (*values, file_id))
         self._index_files([file_id])
         return file_id
 

@@ -84,16 +84,16 @@ class SearchTableStore:
     _count_value = 0
 
     # writing: inside the caller's transaction ----------------------------------------------------
-    def _index_files(self, ids: Iterable[int]) -> None:
+    def _index_files(self, ids: Iterable[int], new: bool = False) -> None:
         """(Re)write the search rows of ``ids`` from their ``files`` rows (after an insert, an update,
-        a move or an edit)."""
+        a move or an edit; ``new``: rows just inserted, with nothing to replace)."""
         from soundsearch.library.catalog import SELECT_FILES, FileRecord
 
         ids = [int(i) for i in ids]
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
             marks = ",".join("?" * len(chunk))
-            for table in ("search_text", "search_words"):
+            for table in () if new else ("search_text", "search_words"):
                 self._db.execute(f"DELETE FROM {table} WHERE rowid IN ({marks})", chunk)
             rows = self._db.execute(f"{SELECT_FILES} WHERE f.id IN ({marks})", chunk).fetchall()
             _write(self._db, [FileRecord.from_row(r) for r in rows])
