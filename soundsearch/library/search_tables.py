@@ -125,7 +125,7 @@ class SearchTableStore:
         if not terms:
             return np.zeros(0, np.int64), np.zeros(0, np.float32), 0.0
         total = self._rows()
-        phrases, ideal = [], 0.0
+        phrases, common, ideal = [], [], 0.0
         for term in terms:
             df = self._df(term)
             as_prefix = term == prefix and df == 0 and len(term) >= 2
@@ -134,7 +134,10 @@ class SearchTableStore:
             idf = math.log((total - df + 0.5) / (df + 0.5)) if total else 0.0
             ideal += idf if idf > 0 else 1e-6  # as FTS5's bm25() floors a very common word's idf
             if df:
-                phrases.append(_phrase(term, as_prefix))
+                (phrases if idf > 0 else common).append(_phrase(term, as_prefix))
+        # A word in more than half the files adds next to nothing to any score but would make FTS5
+        # score every one of those files: it is matched only when the query has nothing rarer.
+        phrases = phrases or common
         if not phrases:
             return np.zeros(0, np.int64), np.zeros(0, np.float32), ideal
         rows = self._db.execute("SELECT rowid, -bm25(search_text) FROM search_text WHERE search_text MATCH ? "
