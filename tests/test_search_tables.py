@@ -63,7 +63,7 @@ def test_a_rare_word_outranks_a_common_one(catalog):
     found, scores, ideal = catalog.lexical(tokenize("door theremin"), 5)
     assert 0.7 < scores[0] / ideal <= 1.3
     # a word in most files ranks nothing above a rarer one, but alone it still finds its files
-    assert ranked(catalog, "take theremin")[:2] == [ids["both.wav"], ids["odd.wav"]]
+    assert set(ranked(catalog, "take theremin")[:2]) == {ids["both.wav"], ids["odd.wav"]}
     assert len(catalog.lexical(["take"], 5)[0]) == 5
     # a word no file has still counts in the ideal: "all the words I typed are there" is the scale
     assert catalog.lexical(tokenize("door theremin zzyzx"), 5)[2] > ideal
