@@ -17,6 +17,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from soundsearch.library.search_tables import FACETS
 from soundsearch.library.terms import tokenize
 
 log = logging.getLogger(__name__)
@@ -54,20 +55,43 @@ class Filters:
 
 
 class LibraryTable:
+    """Every file's id (sorted) and, read on first use, the facets a filter or a sort compares
+    (``duration``, ``sample_rate``, ``channels``, ``format``, ``parent``, ``name``, ``category``,
+    ``keywords``): a filter on duration reads two columns, not the whole library's metadata."""
+
     def __init__(self, catalog=None) -> None:
         self.catalog = catalog
         self.ids = np.zeros(0, np.int64)
-        self.keywords = np.zeros(0, dtype=object)
         self._copies: dict[int, tuple[int, ...]] | None = None
 
     @classmethod
     def build(cls, catalog) -> LibraryTable:
         t0 = time.perf_counter()
         table = cls(catalog)
-        for name, values in catalog.facet_columns().items():
-            setattr(table, name, values)
+        table.ids = catalog.facet_columns(())["ids"]
         log.info("library table: %d files in %.2f s", len(table.ids), time.perf_counter() - t0)
         return table
+
+    def __getattr__(self, name: str):
+        if name in FACETS and self.__dict__.get("catalog") is not None:
+            self.load(name)
+            return self.__dict__[name]
+        raise AttributeError(name)
+
+    def load(self, *names: str) -> None:
+        """Read the facets ``names`` not read yet (all of them with ``ids`` again when the catalog's
+        rows changed in between, so that every array stays aligned with ``ids``)."""
+        missing = [n for n in names if n not in self.__dict__]
+        if not missing or self.catalog is None:
+            return
+        cols = self.catalog.facet_columns(missing)
+        if not np.array_equal(cols["ids"], self.ids):
+            stale = [n for n in FACETS if n in self.__dict__]
+            for n in stale:
+                del self.__dict__[n]
+            if stale:
+                cols = self.catalog.facet_columns(stale + missing)
+        self.__dict__.update(cols)
 
     @property
     def copies(self) -> dict[int, tuple[int, ...]]:
@@ -84,6 +108,11 @@ class LibraryTable:
         ids of files with that predicted tag (the catalog's ``files_with_predicted_tag``)."""
         if f is None or not f.active:
             return None
+        self.load(*(name for name, used in (
+            ("duration", f.min_duration is not None or f.max_duration is not None),
+            ("sample_rate", bool(f.sample_rates)), ("channels", bool(f.channels)),
+            ("format", bool(f.formats)), ("parent", bool(f.folder)), ("category", bool(f.ucs_category)),
+            ("keywords", bool(f.tags and predicted is not None))) if used))
         m = np.ones(len(self.ids), bool)
         if f.min_duration is not None:
             m &= self.duration >= f.min_duration
@@ -124,6 +153,9 @@ class LibraryTable:
     def ordered(self, ids: np.ndarray, key: str = "path", descending: bool = False) -> np.ndarray:
         """``ids`` sorted by one attribute ("path", "name", "duration", "format", "sample_rate",
         "channels"): what a browse list shows, sorted over every row rather than the loaded ones."""
+        self.load(*(("parent", "name") if key not in ("name", "duration", "sample_rate", "channels", "format")
+                    else (key,)))
+        ids = ids[np.isin(ids, self.ids)]  # rows scanned away since ``ids`` were chosen
         rows = np.searchsorted(self.ids, ids)  # ids are built in id order
         if key == "name":
             values = self.name[rows]

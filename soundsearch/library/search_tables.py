@@ -68,6 +68,12 @@ def _write(db: sqlite3.Connection, records) -> None:
     db.executemany("INSERT OR REPLACE INTO search_facets VALUES (?, ?, ?, ?, ?, ?)", facets)
 
 
+# facet → its column (files' own columns for the audio properties)
+FACETS = {"duration": "f.duration", "sample_rate": "f.sample_rate", "channels": "f.channels",
+          "format": "s.format", "parent": "s.parent", "name": "s.name", "category": "s.category",
+          "keywords": "s.keywords"}
+
+
 def _phrase(term: str, prefix: bool = False) -> str:
     return '"' + term.replace('"', "") + '"' + ("*" if prefix else "")
 
@@ -156,25 +162,31 @@ class SearchTableStore:
         return _ids(self._db.execute("SELECT rowid FROM search_words WHERE search_words MATCH ?",
                                      (_phrase(term),)))
 
-    def facet_columns(self) -> dict[str, np.ndarray]:
-        """Every file's filterable attributes as arrays in id order: one narrow SELECT."""
-        rows = self._db.execute(
-            "SELECT f.id, f.duration, f.sample_rate, f.channels, s.format, s.parent, s.name, s.category, "
-            "s.keywords FROM files f JOIN search_facets s ON s.id = f.id ORDER BY f.id").fetchall()
-        cols = list(zip(*rows)) or [()] * 9
-        decoded: dict[bytes, str] = {}
-        parent = [decoded.get(p) or decoded.setdefault(p, os.fsdecode(p)) for p in cols[5]]
-        return {
-            "ids": np.asarray(cols[0], np.int64),
-            "duration": np.asarray([np.nan if d is None else d for d in cols[1]], np.float64),
-            "sample_rate": np.asarray([v or 0 for v in cols[2]], np.int64),
-            "channels": np.asarray([v or 0 for v in cols[3]], np.int64),
-            "format": np.asarray(cols[4], dtype=object),
-            "parent": np.asarray(parent, dtype=object),
-            "name": np.asarray([os.fsdecode(v) for v in cols[6]], dtype=object),
-            "category": np.asarray(cols[7], dtype=object),
-            "keywords": np.asarray(cols[8], dtype=object),
-        }
+    def facet_columns(self, names: Iterable[str] = FACETS) -> dict[str, np.ndarray]:
+        """The ids of every file (sorted) and the facets ``names`` as arrays in that order: one narrow
+        SELECT, no metadata JSON to parse."""
+        names = list(names)
+        source = "search_facets s"
+        if any(FACETS[n].startswith("f.") for n in names):
+            source += " JOIN files f ON f.id = s.id"
+        rows = self._db.execute(f"SELECT s.id{''.join(', ' + FACETS[n] for n in names)} FROM {source} "
+                                "ORDER BY s.id").fetchall()
+        cols = list(zip(*rows)) or [()] * (len(names) + 1)
+        out = {"ids": np.asarray(cols[0], np.int64)}
+        for name, values in zip(names, cols[1:]):
+            if name == "duration":
+                out[name] = np.asarray([np.nan if d is None else d for d in values], np.float64)
+            elif name in ("sample_rate", "channels"):
+                out[name] = np.asarray([v or 0 for v in values], np.int64)
+            elif name == "parent":  # folders repeat: each decoded once
+                seen: dict[bytes, str] = {}
+                out[name] = np.asarray([seen.get(v) or seen.setdefault(v, os.fsdecode(v)) for v in values],
+                                       dtype=object)
+            elif name == "name":
+                out[name] = np.asarray([os.fsdecode(v) for v in values], dtype=object)
+            else:
+                out[name] = np.asarray(values, dtype=object)
+        return out
 
     def content_copies(self) -> dict[int, tuple[int, ...]]:
         """id → every id with the same content (itself too), for files that have copies."""

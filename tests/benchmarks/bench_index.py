@@ -74,9 +74,9 @@ def pct(times: list[float]) -> str:
 
 
 def bench_size(n: int, dim: int, cache: Path, M: int, efc: int, n_queries: int, e2e=None,
-               parts: str = "ann,filters,e2e") -> VectorIndex | None:
+               parts: str = "ann,filters,e2e", engines: str = "old,fts5") -> VectorIndex | None:
     if parts == "start":
-        bench_start(n, cache)
+        bench_start(n, cache, engines)
         return None
     print(f"\n=== {n:,} items, dim {dim}, M={M}, ef_construction={efc} ===", flush=True)
     items, queries = synthetic(n, dim, n_queries=n_queries)
@@ -203,7 +203,7 @@ FIRST_QUERY = "heavy wooden door slam"
 FIRST_FILTER = "dur:<2 folder:f1 -door"
 
 
-def bench_start(n: int, cache: Path) -> None:
+def bench_start(n: int, cache: Path, engines: str = "old,fts5") -> None:
     """Engine start → first worded result → first filtered result, in a fresh child process each
     (a second run in the same process would find the catalog's pages and Python's caches warm):
     "old" rebuilds what the engine built in memory before issue 15 (every row read as a FileRecord,
@@ -215,7 +215,7 @@ def bench_start(n: int, cache: Path) -> None:
     synthetic_catalog(path, n).close()
     print(f"\n=== engine start, {n:,} catalog rows (catalog ready in {time.perf_counter() - t:.0f} s) ===",
           flush=True)
-    for engine in ("old", "fts5"):
+    for engine in engines.split(","):
         subprocess.run([sys.executable, __file__, "--start-child", str(path), "--engine", engine], check=True)
 
 
@@ -257,7 +257,8 @@ class OldEngine:
 
 
 class FtsEngine:
-    """Today's engine: nothing read at start; FTS5 per query; facets read on the first filter."""
+    """Today's engine: nothing read at start; FTS5 per query; the ids and the facets a filter needs
+    read on the first filter."""
 
     def __init__(self, catalog) -> None:
         self.catalog = catalog
@@ -345,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default="default", help='model for the end-to-end part ("none": skip it)')
     p.add_argument("--start-child", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--engine", default="fts5", help=argparse.SUPPRESS)
+    p.add_argument("--engines", default="old,fts5", help="--parts start: old (in-memory), fts5")
     args = p.parse_args(argv)
     if args.start_child:
         start_child(args.start_child, args.engine)
@@ -358,7 +360,8 @@ def main(argv: list[str] | None = None) -> int:
         model.embed_query(["warm up"])
         e2e = model
     for n in (int(s) for s in args.sizes.split(",")):
-        bench_size(n, args.dim, args.cache, args.M, args.ef_construction, args.queries, e2e, args.parts)
+        bench_size(n, args.dim, args.cache, args.M, args.ef_construction, args.queries, e2e, args.parts,
+                   args.engines)
     return 0
 
 
