@@ -191,3 +191,22 @@ def test_a_new_root_holding_an_old_one_gives_its_files_its_name(catalog, tmp_pat
     assert fid not in catalog.files_saying(tokenize("Ambiences")[0]).tolist()
     catalog.add_root(tmp_path / "Ambiences")
     assert fid in catalog.files_saying(tokenize("Ambiences")[0]).tolist()
+
+
+def test_facets_are_read_when_a_filter_needs_them(catalog, library):
+    from soundsearch.index.facets import LibraryTable
+
+    scan(catalog, library)
+    records = {r.id: r for r in catalog.iter_files()}
+    table = LibraryTable.build(catalog)
+    assert table.ids.tolist() == sorted(records) and "duration" not in vars(table)
+    short = table.allowed(Filters(max_duration=0.5)).tolist()
+    assert short == sorted(i for i, r in records.items() if r.duration <= 0.5)
+    assert "duration" in vars(table) and "parent" not in vars(table)
+    # a file scanned between two filters: the next read realigns every column with the ids
+    write_sound(library / "doors/gate_squeak.wav", 0.3, 44100, 1, 400.0)
+    scan(catalog, library)
+    new = catalog.get_by_path(library / "doors/gate_squeak.wav").id
+    assert new in table.allowed(Filters(formats=("wav",), folder="doors")).tolist()
+    assert len(table.duration) == len(table.parent) == len(table.ids) == len(records) + 1
+    assert new in table.allowed(Filters(max_duration=0.5)).tolist()
