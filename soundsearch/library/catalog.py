@@ -363,7 +363,13 @@ class Catalog(EmbeddingStore, PredictedTagStore, EditLog, SearchTableStore):
         if file_id is None:
             marks = ",".join("?" * len(values))
             file_id = self._db.execute(f"INSERT INTO files ({cols}) VALUES ({marks})", values).lastrowid
-            self._index_files([file_id], new=True)
+            # a new row has no edits: its record is what we hold (no need to read and parse it back)
+            root = self._db.execute("SELECT path FROM roots WHERE id = ?", (root_id,)).fetchone()[0]
+            duration, sample_rate, channels, depth, fmt, frames, subtype = props
+            record = FileRecord(file_id, Path(os.fsdecode(path)), Path(os.fsdecode(root)), size, mtime_ns,
+                                content_hash, duration, sample_rate, channels, depth, fmt, metadata, status,
+                                error, frames, subtype or "", note or "", scanned=metadata)
+            self._index_records([record])
             return file_id
         sets = ", ".join(f"{c.strip()} = ?" for c in cols.split(","))
         self._db.execute(f"UPDATE files SET {sets} WHERE id = ?", (*values, file_id))

@@ -29,7 +29,9 @@ from soundsearch.library.terms import doc_terms, facet_values, filter_terms
 TABLES = (
     """CREATE VIRTUAL TABLE search_text USING fts5(terms, tokenize = "ascii tokenchars '='")""",
     "CREATE VIRTUAL TABLE search_vocab USING fts5vocab(search_text, row)",
-    """CREATE VIRTUAL TABLE search_words USING fts5(words, tokenize = "ascii tokenchars '='")""",
+    # membership only (+word / -word): no positions, no lengths, a quarter of the writing
+    """CREATE VIRTUAL TABLE search_words USING fts5(words, tokenize = "ascii tokenchars '='", detail = none,
+        columnsize = 0)""",
     """CREATE TABLE search_facets (
         id INTEGER PRIMARY KEY REFERENCES files(id) ON DELETE CASCADE,
         format TEXT NOT NULL,
@@ -90,19 +92,23 @@ class SearchTableStore:
     _count_value = 0
 
     # writing: inside the caller's transaction ----------------------------------------------------
-    def _index_files(self, ids: Iterable[int], new: bool = False) -> None:
-        """(Re)write the search rows of ``ids`` from their ``files`` rows (after an insert, an update,
-        a move or an edit; ``new``: rows just inserted, with nothing to replace)."""
+    def _index_files(self, ids: Iterable[int]) -> None:
+        """(Re)write the search rows of ``ids`` from their ``files`` rows (after an update, a move or
+        an edit)."""
         from soundsearch.library.catalog import SELECT_FILES, FileRecord
 
         ids = [int(i) for i in ids]
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
             marks = ",".join("?" * len(chunk))
-            for table in () if new else ("search_text", "search_words"):
+            for table in ("search_text", "search_words"):
                 self._db.execute(f"DELETE FROM {table} WHERE rowid IN ({marks})", chunk)
             rows = self._db.execute(f"{SELECT_FILES} WHERE f.id IN ({marks})", chunk).fetchall()
             _write(self._db, [FileRecord.from_row(r) for r in rows])
+
+    def _index_records(self, records) -> None:
+        """The search rows of rows just inserted (FileRecords as they were written)."""
+        _write(self._db, records)
 
     # reading -------------------------------------------------------------------------------------
     def _rows(self) -> int:

@@ -8,6 +8,7 @@ written, and stored in the catalog's search tables (:mod:`~soundsearch.library.s
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 
@@ -24,6 +25,7 @@ WORD_FIELDS = frozenset(("fxname", "title", "description", "category", "subcateg
                          "folder_description", "genre", "library", "album"))
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a library's words repeat: a scan stems each a few times
 def stem(word: str) -> str:
     """Plural / verb-ending folding, enough for "doors"/"door", "slamming"/"slam" (not a full stemmer)."""
     for suffix, keep in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("es", ""), ("ed", ""), ("s", "")):
