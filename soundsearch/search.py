@@ -154,6 +154,7 @@ class SearchEngine:
         self.lib = self._open_indexes()
         self._table: LibraryTable | None = None
         self._copies: dict[int, tuple[int, ...]] | None = None
+        self._lexical_memo = None  # (query key, n fetched, result) of the search under way
         self._rows_seen = 0  # catalog rows when the table or the copies were read
         self._caught_up = 0.0
         self._tag_tables: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -240,6 +241,7 @@ class SearchEngine:
         free, parsed = parse_query(text)
         filters = parsed.merged(filters)
         index = self.lib[MODES[mode]]
+        self._lexical_memo = None
         allowed = self._allowed(filters)
         blocked = {int(i) for i in disliked}  # a disliked sound is not shown again in this round
         if blocked and allowed is not None:
@@ -267,7 +269,7 @@ class SearchEngine:
         if weight > 0 or len(exact) or bridge is not None:
             ids, scores = self._rerank(index, q, ids, scores, terms + _query_name_terms(free), weight,
                                        exact, allowed, blocked, bridge, _typing(free, terms))
-        if free and mode != "audio" and self.catalog.count() > len(index):  # some files are not embedded yet
+        if free and mode != "audio" and self.catalog.file_count() > len(index):  # some not embedded yet
             ids, scores = self._add_unembedded(index, ids, scores, terms + _query_name_terms(free), exact,
                                                allowed, blocked, _typing(free, terms))
         return self._hits(ids, scores, terms, k)
@@ -317,7 +319,7 @@ class SearchEngine:
         their names and tags alone, scored like the lexical part of the blend (an exact name still
         first), so a new library is searchable as soon as it is scanned."""
         # an exact name is a rare term: in the pool
-        lex_ids, lex, ideal = self.catalog.lexical(terms, LEXICAL_POOL * 4, prefix)
+        lex_ids, lex, ideal = self._lexical(terms, LEXICAL_POOL * 4, prefix)
         keep = np.array([i not in index for i in lex_ids.tolist()], bool) & ~np.isin(lex_ids, list(blocked))
         if allowed is not None:
             keep &= np.isin(lex_ids, allowed)
@@ -330,6 +332,17 @@ class SearchEngine:
         ids, scores = np.concatenate([ids, new]), np.concatenate([scores, extra])
         order = np.argsort(-scores, kind="stable")
         return ids[order], scores[order]
+
+    def _lexical(self, terms: list[str], n: int, prefix: str | None):
+        """The catalog's BM25 ranking (ids, scores, ideal), asked of SQLite once per search: the
+        blend and the not-yet-embedded files share it (scoring the matches is what costs, not n)."""
+        key = (tuple(terms), prefix)
+        memo = getattr(self, "_lexical_memo", None)
+        if memo is None or memo[0] != key or memo[1] < n:
+            fetch = max(n, LEXICAL_POOL * 4)
+            memo = self._lexical_memo = (key, fetch, self.catalog.lexical(terms, fetch, prefix))
+        ids, scores, ideal = memo[2]
+        return ids[:n], scores[:n], ideal
 
     def _exact_matches(self, free: str, allowed) -> np.ndarray:
         """Files whose whole name or CatID is the query: a sound designer who types one expects
@@ -371,7 +384,7 @@ class SearchEngine:
             br_ids = b_ids[np.argsort(-b, kind="stable")[:LEXICAL_POOL]]
         if weight > 0:
             pool = LEXICAL_POOL * 4 if allowed is not None else LEXICAL_POOL  # room for the filter
-            lex_ids, lex, ideal = self.catalog.lexical(terms, pool, prefix)
+            lex_ids, lex, ideal = self._lexical(terms, pool, prefix)
             keep = ~np.isin(lex_ids, list(blocked))
             if allowed is not None:
                 keep &= np.isin(lex_ids, allowed)

@@ -111,8 +111,9 @@ class SearchTableStore:
         _write(self._db, records)
 
     # reading -------------------------------------------------------------------------------------
-    def _rows(self) -> int:
-        """How many files the lexical index holds (bm25's N), counted again only after a write."""
+    def file_count(self) -> int:
+        """How many files the catalog (and the lexical index) holds, counted again only after a
+        write (a count of a million rows costs tens of milliseconds)."""
         key = (self._db.execute("PRAGMA data_version").fetchone()[0], self._db.total_changes)
         if key != self._count_key:
             self._count_value = self._db.execute("SELECT count(*) FROM files").fetchone()[0]
@@ -136,7 +137,7 @@ class SearchTableStore:
         terms = list(dict.fromkeys(terms))
         if not terms:
             return np.zeros(0, np.int64), np.zeros(0, np.float32), 0.0
-        total = self._rows()
+        total = self.file_count()
         phrases, common, ideal = [], [], 0.0
         for term in terms:
             df = self._df(term)
