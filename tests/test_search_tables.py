@@ -117,9 +117,13 @@ def test_scans_moves_deletes_and_edits_keep_the_tables_in_step(catalog, library)
     assert catalog.files_with_term("zorblat").tolist() == [slam.id]
 
     # new content at a known path: its row and words are written again
-    write_sound(library / "doors/door_metal_creak.wav", 0.3, 44100, 1, 999.0, seed=9)
+    write_sound(library / "doors/door_metal_creak.wav", 0.3, 44100, 1, 999.0, seed=9)  # was 48 kHz stereo
     scan(catalog, library)
     in_step(catalog)
+    creak = catalog.get_by_path(library / "doors/door_metal_creak.wav").id
+    cols = catalog.facet_columns(["sample_rate", "channels"])
+    row = cols["ids"].tolist().index(creak)
+    assert (cols["sample_rate"][row], cols["channels"][row]) == (44100, 1)
 
     # deleted files leave every search table
     (library / "glass/glass_clink.flac").unlink()

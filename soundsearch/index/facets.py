@@ -124,22 +124,22 @@ class LibraryTable:
             m &= np.isin(self.channels, list(f.channels))
         if f.formats:
             wanted = {x.lower().lstrip(".").replace("aiff", "aif") for x in f.formats}
-            m &= _match(self.format, lambda v: v.replace("aiff", "aif") in wanted)
+            m &= self._match("format", lambda v: v.replace("aiff", "aif") in wanted)
         if f.folder:
             if os.path.isabs(f.folder):
                 prefix = os.path.normpath(f.folder)
-                m &= _match(self.parent, lambda v: v == prefix or v.startswith(prefix + os.sep))
+                m &= self._match("parent", lambda v: v == prefix or v.startswith(prefix + os.sep))
             else:
                 needle = f.folder.lower().strip("/")
-                m &= _match(self.parent, lambda v: needle in v.lower())
+                m &= self._match("parent", lambda v: needle in v.lower())
         if f.ucs_category:
             # word-start match: "door" finds "doors" and "doorwood", not "indoor"
             pattern = re.compile(r"\b" + re.escape(f.ucs_category.lower().strip()))
-            m &= _match(self.category, lambda v: bool(pattern.search(v)))
+            m &= self._match("category", lambda v: bool(pattern.search(v)))
         if f.tags and predicted is not None:
             for tag in f.tags:  # the file's own keyword (word start) or a tag a tagger heard
                 pattern = re.compile(r"\b" + re.escape(tag.lower().strip()))
-                m &= _match(self.keywords, lambda v, p=pattern: bool(p.search(v))) | \
+                m &= self._match("keywords", lambda v, p=pattern: bool(p.search(v))) | \
                     np.isin(self.ids, predicted(tag))
         ids = self.ids[m]
         for word in f.require_words:
@@ -149,6 +149,16 @@ class LibraryTable:
             for term in tokenize(word):
                 ids = np.setdiff1d(ids, self.rows_saying(term), assume_unique=True)
         return np.sort(ids)
+
+    def _match(self, name: str, pred) -> np.ndarray:
+        """Evaluate ``pred`` once per distinct value of a facet (folders, formats repeat across
+        thousands of files); its distinct values are found once per facet read."""
+        values = getattr(self, name)
+        factors = self.__dict__.setdefault("_factors", {})
+        if name not in factors or factors[name][0] is not values:
+            factors[name] = (values, *np.unique(values, return_inverse=True))
+        _, uniq, inverse = factors[name]
+        return np.fromiter((bool(pred(v)) for v in uniq), bool, len(uniq))[inverse]
 
     def ordered(self, ids: np.ndarray, key: str = "path", descending: bool = False) -> np.ndarray:
         """``ids`` sorted by one attribute ("path", "name", "duration", "format", "sample_rate",
@@ -172,9 +182,3 @@ class LibraryTable:
     def rows_saying(self, term: str) -> np.ndarray:
         """Ids whose name, folders or tags hold ``term`` (tokenized), for +word and -word alike."""
         return self.catalog.files_saying(term) if self.catalog is not None else np.zeros(0, np.int64)
-
-
-def _match(values: np.ndarray, pred) -> np.ndarray:
-    """Evaluate ``pred`` once per distinct value (folders, formats repeat across thousands of files)."""
-    uniq, inverse = np.unique(values, return_inverse=True)
-    return np.fromiter((bool(pred(v)) for v in uniq), bool, len(uniq))[inverse]

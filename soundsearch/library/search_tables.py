@@ -8,8 +8,9 @@ Three tables (schema migration 4), keyed by the file's id and written in the sam
   Python (our stemmer, camelCase split, whole-name ``=name`` terms) and stored space-separated, so
   FTS5's ``ascii`` tokenizer (with ``=`` a word character) only splits them again.
 - ``search_words`` (FTS5): :func:`~soundsearch.library.terms.filter_terms`, for ``+word`` / ``-word``.
-- ``search_facets``: format, folder, lowercase name, category words and keywords, the values filters
-  and browse sorting compare, so that loading them is one narrow SELECT with no JSON to parse.
+- ``search_facets``: duration, sample rate, channels, format, folder, lowercase name, category words
+  and keywords, the values filters and browse sorting compare, so that loading one is a SELECT of
+  two narrow columns with no JSON to parse.
 
 A trigger drops a file's FTS rows with its ``files`` row (roots removed, files deleted); facets go
 by ON DELETE CASCADE.
@@ -40,8 +41,12 @@ TABLES = (
     # membership only (+word / -word): no positions, no lengths, a quarter of the writing
     """CREATE VIRTUAL TABLE search_words USING fts5(words, tokenize = "ascii tokenchars '='", detail = none,
         columnsize = 0)""",
+    # the audio properties again beside the words' facets: one narrow table to read, in id order
     """CREATE TABLE search_facets (
         id INTEGER PRIMARY KEY REFERENCES files(id) ON DELETE CASCADE,
+        duration REAL,
+        sample_rate INTEGER,
+        channels INTEGER,
         format TEXT NOT NULL,
         parent BLOB NOT NULL,     -- os.fsencode(folder of the file)
         name BLOB NOT NULL,       -- os.fsencode(lowercase file name)
@@ -72,16 +77,14 @@ def _write(db: sqlite3.Connection, records) -> None:
         text.append((r.id, " ".join(doc_terms(r))))
         words.append((r.id, " ".join(sorted(filter_terms(r)))))
         fmt, parent, name, category, keywords = facet_values(r)
-        facets.append((r.id, fmt, os.fsencode(parent), os.fsencode(name), category, keywords))
+        facets.append((r.id, r.duration, r.sample_rate, r.channels, fmt, os.fsencode(parent),
+                       os.fsencode(name), category, keywords))
     db.executemany("INSERT INTO search_text (rowid, terms) VALUES (?, ?)", text)
     db.executemany("INSERT INTO search_words (rowid, words) VALUES (?, ?)", words)
-    db.executemany("INSERT OR REPLACE INTO search_facets VALUES (?, ?, ?, ?, ?, ?)", facets)
+    db.executemany("INSERT OR REPLACE INTO search_facets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", facets)
 
 
-# facet → its column (files' own columns for the audio properties)
-FACETS = {"duration": "f.duration", "sample_rate": "f.sample_rate", "channels": "f.channels",
-          "format": "s.format", "parent": "s.parent", "name": "s.name", "category": "s.category",
-          "keywords": "s.keywords"}
+FACETS = ("duration", "sample_rate", "channels", "format", "parent", "name", "category", "keywords")
 
 
 def _phrase(term: str, prefix: bool = False) -> str:
@@ -180,12 +183,9 @@ class SearchTableStore:
     def facet_columns(self, names: Iterable[str] = FACETS) -> dict[str, np.ndarray]:
         """The ids of every file (sorted) and the facets ``names`` as arrays in that order: one narrow
         SELECT, no metadata JSON to parse."""
-        names = list(names)
-        source = "search_facets s"
-        if any(FACETS[n].startswith("f.") for n in names):
-            source += " JOIN files f ON f.id = s.id"
-        rows = self._db.execute(f"SELECT s.id{''.join(', ' + FACETS[n] for n in names)} FROM {source} "
-                                "ORDER BY s.id").fetchall()
+        names = [n for n in names if n in FACETS]
+        rows = self._db.execute(f"SELECT id{''.join(', ' + n for n in names)} FROM search_facets "
+                                "ORDER BY id").fetchall()
         cols = list(zip(*rows)) or [()] * (len(names) + 1)
         out = {"ids": np.asarray(cols[0], np.int64)}
         for name, values in zip(names, cols[1:]):
