@@ -156,7 +156,9 @@ class LibraryTable:
         values = getattr(self, name)
         factors = self.__dict__.setdefault("_factors", {})
         if name not in factors or factors[name][0] is not values:
-            factors[name] = (values, *np.unique(values, return_inverse=True))
+            index: dict = {}  # a dict, not np.unique: sorting a million strings costs more
+            codes = np.fromiter((index.setdefault(v, len(index)) for v in values), np.int64, len(values))
+            factors[name] = (values, list(index), codes)
         _, uniq, inverse = factors[name]
         return np.fromiter((bool(pred(v)) for v in uniq), bool, len(uniq))[inverse]
 

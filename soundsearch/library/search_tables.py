@@ -186,21 +186,19 @@ class SearchTableStore:
         names = [n for n in names if n in FACETS]
         rows = self._db.execute(f"SELECT id{''.join(', ' + n for n in names)} FROM search_facets "
                                 "ORDER BY id").fetchall()
-        cols = list(zip(*rows)) or [()] * (len(names) + 1)
-        out = {"ids": np.asarray(cols[0], np.int64)}
-        for name, values in zip(names, cols[1:]):
-            if name == "duration":
-                out[name] = np.asarray([np.nan if d is None else d for d in values], np.float64)
-            elif name in ("sample_rate", "channels"):
-                out[name] = np.asarray([v or 0 for v in values], np.int64)
+        out = {"ids": np.fromiter((r[0] for r in rows), np.int64, len(rows))}
+        for j, name in enumerate(names, 1):
+            if name in ("duration", "sample_rate", "channels"):  # None (unknown) → nan
+                values = np.array([r[j] for r in rows], np.float64)
+                out[name] = values if name == "duration" else np.nan_to_num(values).astype(np.int64)
             elif name == "parent":  # folders repeat: each decoded once
                 seen: dict[bytes, str] = {}
-                out[name] = np.asarray([seen.get(v) or seen.setdefault(v, os.fsdecode(v)) for v in values],
-                                       dtype=object)
+                out[name] = np.array([seen.get(r[j]) or seen.setdefault(r[j], os.fsdecode(r[j]))
+                                      for r in rows], dtype=object)
             elif name == "name":
-                out[name] = np.asarray([os.fsdecode(v) for v in values], dtype=object)
+                out[name] = np.array([os.fsdecode(r[j]) for r in rows], dtype=object)
             else:
-                out[name] = np.asarray(values, dtype=object)
+                out[name] = np.array([r[j] for r in rows], dtype=object)
         return out
 
     def content_copies(self) -> dict[int, tuple[int, ...]]:
