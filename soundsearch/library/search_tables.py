@@ -15,15 +15,15 @@ Three tables (schema migration 4), keyed by the file's id and written in the sam
 A trigger drops a file's FTS rows with its ``files`` row (roots removed, files deleted); facets go
 by ON DELETE CASCADE.
 
-Measured (tests/benchmarks/bench_index.py --parts start, synthetic rows, 2 shared cores): the
-engine used to read every row and build BM25 before its first worded result (8.9 s at 100k rows,
-92 s and 1.9 GB RSS at 1M); now it reads nothing at start: first results in 0.12 s at 100k and
-0.97 s at 1M (RSS +1 MiB), the first filter reads its facets in 0.16 s / 1.5 s (RSS +10 MiB). The
-price is per query: FTS5 scores every file matching any query word, so a query of very common words
-costs 17 ms (p50; p99 93 ms) at 100k and 170 ms (p99 1.0 s) at 1M, where the in-memory BM25 took
-0.5 / 3.9 ms. Lexical MAP on the held-out files is unchanged (bench_retrieval.py --lexical-only).
-Opening an older catalog fills the tables once (migration 4: 12 s at 100k rows, 2 min at 1M); a
-scan writes ~0.2 ms more per new file.
+Measured (tests/benchmarks/bench_index.py --parts start, synthetic rows, 2 shared cores, so ±50%
+from run to run): the engine used to read every row and build BM25 before its first worded result
+(8.9 s at 100k rows, 92 s and 1.9 GB RSS at 1M); now it reads nothing at start: first results in
+0.08 s at 100k and 0.84 s at 1M (RSS +1 MiB), the first filter reads its facets in 0.2 s / 1.6 s
+(RSS +10 MiB). The price is per query: FTS5 scores every file matching any query word, so a query
+of very common words costs 9 ms (p50; p99 56 ms) at 100k and 89 ms (p99 0.6 s) at 1M, where the
+in-memory BM25 took 0.5 / 3.9 ms. Lexical MAP on the held-out files is unchanged
+(bench_retrieval.py --lexical-only). Opening an older catalog fills the tables once (migration 4:
+12 s at 100k rows, 2 min at 1M); a scan writes ~0.2 ms more per new file.
 """
 
 from __future__ import annotations
