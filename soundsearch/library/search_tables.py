@@ -28,14 +28,18 @@ in-memory BM25 took 0.5 / 3.9 ms. Lexical MAP on the held-out files is unchanged
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import sqlite3
+import time
 from collections.abc import Iterable
 
 import numpy as np
 
 from soundsearch.library.terms import doc_terms, facet_values, filter_terms
+
+log = logging.getLogger(__name__)
 
 TABLES = (
     """CREATE VIRTUAL TABLE search_text USING fts5(terms, tokenize = "ascii tokenchars '='")""",
@@ -68,9 +72,15 @@ def create_tables(db: sqlite3.Connection) -> None:
 
     for statement in TABLES:
         db.execute(statement)
+    total = db.execute("SELECT count(*) FROM files").fetchone()[0]
+    started, done = time.monotonic(), 0
     rows = db.execute(f"{SELECT_FILES} ORDER BY f.id")
     while chunk := rows.fetchmany(5000):
         _write(db, [FileRecord.from_row(r) for r in chunk])
+        done += len(chunk)
+        if done % 100_000 < len(chunk):  # a million rows take about two minutes
+            log.info("catalog: search tables for %d of %d files (%.0f s)", done, total,
+                     time.monotonic() - started)
 
 
 def _write(db: sqlite3.Connection, records) -> None:
