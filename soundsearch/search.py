@@ -11,11 +11,15 @@ indexes — fused item vectors (mode "hybrid"), audio vectors ("audio") or metad
 - Exact words: a query that is a whole file name or CatID puts those files first (EXACT_BOOST). On
   547 held-out files, typing a file's name ranked it first 99.3% of the time with this rule and
   52.7% without it (bench_retrieval.py).
-- Lexical blend: BM25 over the metadata text, divided by the query's ideal score (all its words
-  present), added with ``settings.lexical_weight``. Held-out MAP, names / descriptive queries:
+- Lexical blend: BM25 over the metadata text (FTS5's ``bm25()`` on the catalog's ``search_text``
+  table, so nothing is built at start), divided by the query's ideal score (all its words
+  present), added with ``settings.lexical_weight``. The query's last word matches as a prefix when
+  no file has it whole (as-you-type). Held-out MAP, names / descriptive queries:
   0.970 / 0.562 without it; 0.975 / 0.562 at 0.1 (the default); 0.983 / 0.555 at 0.2; 0.986 /
   0.549 at 0.5. Dividing by the best candidate's BM25 instead cost descriptive queries more (0.548
-  at 0.1), as a one-common-word match then counts as much as a full one.
+  at 0.1), as a one-common-word match then counts as much as a full one. (Measured with the
+  in-memory BM25 this replaced; the ideal now uses FTS5's idf, and the lexical ranking alone gives
+  the same MAP on those files, names 0.987 / descriptive 0.094: bench_retrieval.py --lexical-only.)
 - Refine is Rocchio relevance feedback in the searched space: q' = α·q + β·mean(liked) − γ·mean(disliked).
 """
 
@@ -32,12 +36,12 @@ from pathlib import Path
 import numpy as np
 
 from soundsearch import paths
-from soundsearch.index.bm25 import name_terms, tokenize
 from soundsearch.index.exact import normalize
 from soundsearch.index.facets import Filters, LibraryTable
 from soundsearch.index.library import LibraryIndex, load_stored
 from soundsearch.index.pipeline import single_threaded_torch
 from soundsearch.library.catalog import FileRecord
+from soundsearch.library.terms import name_terms, tokenize
 from soundsearch.settings import Settings
 
 __all__ = ["Filters", "Hit", "MODES", "SearchEngine", "filter_text", "parse_query"]
@@ -151,6 +155,9 @@ class SearchEngine:
         self.index_dir = Path(index_dir or paths.index_dir())
         self.lib = self._open_indexes()
         self._table: LibraryTable | None = None
+        self._copies: dict[int, tuple[int, ...]] | None = None
+        self._lexical_memo = None  # (query key, n fetched, result) of the search under way
+        self._rows_seen = 0  # catalog rows when the table or the copies were read
         self._caught_up = 0.0
         self._tag_tables: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         # file id → ids of the same sound in other files (re-encoded, resampled …), from
@@ -160,15 +167,25 @@ class SearchEngine:
 
     @property
     def table(self) -> LibraryTable:
-        """Built on first use (a filter or the lexical blend) and after :meth:`refresh`."""
+        """Read on first use (a filter, browse, copies) and after :meth:`refresh`."""
         if self._table is None:
             self._table = LibraryTable.build(self.catalog)
+            self._rows_seen = len(self._table)
         return self._table
+
+    @property
+    def copies(self) -> dict[int, tuple[int, ...]]:
+        """id → every id with the same content (itself too), read on first use."""
+        if self._copies is None:
+            self._rows_seen = self.catalog.count()
+            self._copies = self._table.copies if self._table is not None else self.catalog.content_copies()
+        return self._copies
 
     def refresh(self) -> None:
         """Reload the index files and the attribute table after an index job."""
         self.lib = self._open_indexes()
         self._table = None
+        self._copies = None
         self._tag_tables = {}
         self.catch_up(CATCH_UP_WINDOW_S)
 
@@ -191,8 +208,8 @@ class SearchEngine:
         if len(ids):
             self.lib.add(StoredVectors(ids, audio, meta, has_meta))
             self._tag_tables = {}  # their predicted tags too (read again on the next worded search)
-        if self._table is not None and self.catalog.count() != len(self._table):
-            self._table = None  # new files scanned: filters and names must know them
+        if (self._table is not None or self._copies is not None) and self.catalog.count() != self._rows_seen:
+            self._table = self._copies = None  # new files scanned: filters must know them
         return len(ids)
 
     def _open_indexes(self) -> LibraryIndex:
@@ -226,6 +243,7 @@ class SearchEngine:
         free, parsed = parse_query(text)
         filters = parsed.merged(filters)
         index = self.lib[MODES[mode]]
+        self._lexical_memo = None
         allowed = self._allowed(filters)
         blocked = {int(i) for i in disliked}  # a disliked sound is not shown again in this round
         if blocked and allowed is not None:
@@ -252,10 +270,10 @@ class SearchEngine:
         ids, scores = ids[0], scores[0]
         if weight > 0 or len(exact) or bridge is not None:
             ids, scores = self._rerank(index, q, ids, scores, terms + _query_name_terms(free), weight,
-                                       exact, allowed, blocked, bridge)
-        if free and mode != "audio" and len(self.table) > len(index):  # some files are not embedded yet
+                                       exact, allowed, blocked, bridge, _typing(free, terms))
+        if free and mode != "audio" and self.catalog.file_count() > len(index):  # some not embedded yet
             ids, scores = self._add_unembedded(index, ids, scores, terms + _query_name_terms(free), exact,
-                                               allowed, blocked)
+                                               allowed, blocked, _typing(free, terms))
         return self._hits(ids, scores, terms, k)
 
     def _allowed(self, filters: Filters | None) -> np.ndarray | None:
@@ -298,11 +316,12 @@ class SearchEngine:
                 out = np.array([total[i] for i in out_ids.tolist()], np.float32)
         return None if out is None else (out_ids, out.astype(np.float32))
 
-    def _add_unembedded(self, index, ids, scores, terms, exact, allowed, blocked):
+    def _add_unembedded(self, index, ids, scores, terms, exact, allowed, blocked, prefix=None):
         """Files scanned but not embedded yet (an index job is under way, or has not run): found by
         their names and tags alone, scored like the lexical part of the blend (an exact name still
         first), so a new library is searchable as soon as it is scanned."""
-        lex_ids, lex = self.table.bm25.top(terms, LEXICAL_POOL * 4)  # an exact name is a rare term: in
+        # an exact name is a rare term: in the pool
+        lex_ids, lex, ideal = self._lexical(terms, LEXICAL_POOL * 4, prefix)
         keep = np.array([i not in index for i in lex_ids.tolist()], bool) & ~np.isin(lex_ids, list(blocked))
         if allowed is not None:
             keep &= np.isin(lex_ids, allowed)
@@ -310,18 +329,29 @@ class SearchEngine:
             return ids, scores
         new, raw = lex_ids[keep], lex[keep]
         weight = max(float(self.settings.lexical_weight), UNEMBEDDED_WEIGHT)
-        extra = weight * np.minimum(1.0, raw / max(self.table.bm25.ideal(terms), 1e-9))
+        extra = weight * np.minimum(1.0, raw / max(ideal, 1e-9))
         extra = (extra + EXACT_BOOST * np.isin(new, exact)).astype(np.float32)
         ids, scores = np.concatenate([ids, new]), np.concatenate([scores, extra])
         order = np.argsort(-scores, kind="stable")
         return ids[order], scores[order]
+
+    def _lexical(self, terms: list[str], n: int, prefix: str | None):
+        """The catalog's BM25 ranking (ids, scores, ideal), asked of SQLite once per search: the
+        blend and the not-yet-embedded files share it (scoring the matches is what costs, not n)."""
+        key = (tuple(terms), prefix)
+        memo = getattr(self, "_lexical_memo", None)
+        if memo is None or memo[0] != key or memo[1] < n:
+            fetch = max(n, LEXICAL_POOL * 4)
+            memo = self._lexical_memo = (key, fetch, self.catalog.lexical(terms, fetch, prefix))
+        ids, scores, ideal = memo[2]
+        return ids[:n], scores[:n], ideal
 
     def _exact_matches(self, free: str, allowed) -> np.ndarray:
         """Files whose whole name or CatID is the query: a sound designer who types one expects
         those first, whatever the embedding thinks."""
         if not free.strip():
             return np.zeros(0, np.int64)
-        found = [self.table.bm25.rows_with(t) for t in _query_name_terms(free)]
+        found = [self.catalog.files_with_term(t) for t in _query_name_terms(free)]
         ids = np.unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
         return ids if allowed is None else ids[np.isin(ids, allowed)]
 
@@ -341,10 +371,11 @@ class SearchEngine:
                 q = q - s.feedback_gamma * index.get(neg).mean(axis=0)
         return None if q is None else normalize(q)[0]
 
-    def _rerank(self, index, q, ids, scores, terms, weight, exact, allowed, blocked, bridge=None):
+    def _rerank(self, index, q, ids, scores, terms, weight, exact, allowed, blocked, bridge=None,
+                prefix=None):
         """Union of the vector, BM25, label-bridge and exact-name candidates, scored
         cosine + weight · bm25 / max bm25 + bridge (+ EXACT_BOOST for an exact name or CatID)."""
-        lex_ids, lex = np.zeros(0, np.int64), np.zeros(0, np.float32)
+        lex_ids, lex, ideal = np.zeros(0, np.int64), np.zeros(0, np.float32), 0.0
         br_ids = np.zeros(0, np.int64)
         if bridge is not None:
             b_ids, b = bridge
@@ -355,7 +386,7 @@ class SearchEngine:
             br_ids = b_ids[np.argsort(-b, kind="stable")[:LEXICAL_POOL]]
         if weight > 0:
             pool = LEXICAL_POOL * 4 if allowed is not None else LEXICAL_POOL  # room for the filter
-            lex_ids, lex = self.table.bm25.top(terms, pool)
+            lex_ids, lex, ideal = self._lexical(terms, pool, prefix)
             keep = ~np.isin(lex_ids, list(blocked))
             if allowed is not None:
                 keep &= np.isin(lex_ids, allowed)
@@ -367,7 +398,7 @@ class SearchEngine:
             scores = np.concatenate([scores, index.get(extra) @ q])
         blended = scores + EXACT_BOOST * np.isin(ids, exact)
         if len(lex_ids):
-            norm = lex.max() if LEXICAL_NORM == "max" else max(self.table.bm25.ideal(terms), 1e-9)
+            norm = lex.max() if LEXICAL_NORM == "max" else max(ideal, 1e-9)
             lex_of = dict(zip(lex_ids.tolist(), np.minimum(1.0, lex / norm).tolist()))
             blended += weight * np.array([lex_of.get(i, 0.0) for i in ids.tolist()], np.float32)
         if bridge is not None and len(bridge[0]):
@@ -413,8 +444,8 @@ class SearchEngine:
         """The library itself, no query: the first ``k`` files passing ``filters`` in ``sort`` order
         (embedded or not), and how many pass in all. With ``collapse`` identical files count once."""
         ids = self.table.ids if filters is None or not filters.active else self._allowed(filters)
-        if collapse and (self.table.copies or self.near_copies):
-            lead = {i: min(self.copies_group(i)) for i in set(self.table.copies) | set(self.near_copies)}
+        if collapse and (self.copies or self.near_copies):
+            lead = {i: min(self.copies_group(i)) for i in set(self.copies) | set(self.near_copies)}
             ids = np.array([i for i in ids.tolist() if lead.get(i, i) == i], np.int64)
         total = len(ids)
         ids = self.table.ordered(ids, sort, descending)[:k]
@@ -440,13 +471,13 @@ class SearchEngine:
 
     def copies_group(self, file_id: int) -> tuple[int, ...] | None:
         """Every id of ``file_id``'s sound (sorted; identical files and near copies), or None."""
-        exact = self.table.copies.get(file_id)
+        exact = self.copies.get(file_id)
         near = self.near_copies.get(file_id)
         if exact is None and near is None:
             return None
         ids = set(exact or ()) | set(near or ())
         for i in list(ids):  # an identical copy of a near copy belongs too
-            ids.update(self.table.copies.get(i, ()))
+            ids.update(self.copies.get(i, ()))
         return tuple(sorted(ids))
 
     def copies_of(self, file_id: int) -> list[Hit]:
@@ -488,6 +519,11 @@ def _query_name_terms(free: str) -> list[str]:
     """The query as a whole file name or CatID, with and without an extension."""
     stem = re.sub(r"\.[A-Za-z0-9]{2,4}$", "", free.strip())
     return list(dict.fromkeys(name_terms(free) + name_terms(stem)))
+
+
+def _typing(free: str, terms: list[str]) -> str | None:
+    """The query's last word while it may still be being typed (no space after it)."""
+    return terms[-1] if terms and free and not free[-1].isspace() else None
 
 
 def _without(ids: np.ndarray, drop: Sequence[int]) -> np.ndarray:

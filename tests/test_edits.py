@@ -57,9 +57,9 @@ def test_edit_replaces_file_fields_and_reaches_the_search_text(catalog, library)
     assert now.metadata.get("keywords") == ["latch, metal"]
     assert "zorblat" in now.metadata.text and "oak" not in now.metadata.text
     assert now.scanned.get("description") and "zorblat" not in now.scanned.text
-    # the index job re-embeds rows whose text changed; BM25 is built from the same text
-    table = LibraryTable.build(catalog)
-    assert door.id in table.bm25.rows_with("zorblat").tolist()
+    # the index job re-embeds rows whose text changed; the lexical index has the new words at once
+    assert door.id in catalog.files_with_term("zorblat").tolist()
+    assert door.id in catalog.lexical(["zorblat"], 10)[0].tolist()
 
 
 def test_batch_set_append_replace_then_undo_and_redo(catalog, library):

@@ -1,8 +1,10 @@
-"""Per-file attributes held in memory for filtering, and the BM25 index over the same files.
+"""Per-file attributes held in memory for filtering and browse sorting.
 
-Built once per search engine from the catalog (one pass over its rows), so a filter costs a few
-numpy comparisons instead of a catalog query per candidate, and the required/excluded words use the
-BM25 postings (same tokenizer as the lexical score: "-musical" also drops "music" files' stems).
+Read from the catalog's ``search_facets`` table with one narrow SELECT (no metadata JSON to parse)
+when a search engine first filters, browses or collapses copies, so a filter costs a few numpy
+comparisons instead of a catalog query per candidate. The required/excluded words are looked up in
+the catalog's ``search_words`` index (same tokenizer as the lexical ranking: "-musical" also drops
+"music" files' stems), identical files by their content hash.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from soundsearch.index.bm25 import BM25, name_terms, tokenize
+from soundsearch.library.search_tables import FACETS
+from soundsearch.library.terms import tokenize
 
 log = logging.getLogger(__name__)
 
@@ -51,80 +54,51 @@ class Filters:
         return out
 
 
-# Fields whose words a +word / -word filter looks at, beside the file's name and folders: what the
-# file says about its sound (the metadata text keeps only the first 60 words of these, so a long
-# description would otherwise push the folder words out of the filter's reach).
-WORD_FIELDS = frozenset(("fxname", "title", "description", "category", "subcategory", "user_category",
-                         "vendor_category", "keywords", "comment", "location", "name_words", "folder_words",
-                         "folder_description", "genre", "library", "album"))
-
-
-def filter_terms(record) -> set[str]:
-    """Every word a +word / -word filter matches: tags, the file name and its folders, the library
-    folder's own name included (a root ".../Music" says "music" of every file in it, though the
-    metadata text only has the folders below the root)."""
-    parts = [record.path.stem, record.root.name, *record.folder.parts, record.metadata.text]
-    parts += [f.value for f in record.metadata.fields if f.name in WORD_FIELDS]
-    return set(tokenize(" ".join(parts)))
-
-
-def doc_terms(record) -> list[str]:
-    """What BM25 indexes for a file: its metadata text, plus its whole file name and CatIDs as single
-    terms (so typing "DOORWood_Slam_03" or "DOORWood" matches exactly one rare term)."""
-    md = record.metadata
-    terms = tokenize(md.text)
-    terms += name_terms(record.path.stem)
-    for catid in md.get("catid"):
-        terms += name_terms(catid)
-    return terms
-
-
 class LibraryTable:
-    def __init__(self) -> None:
+    """Every file's id (sorted) and, read on first use, the facets a filter or a sort compares
+    (``duration``, ``sample_rate``, ``channels``, ``format``, ``parent``, ``name``, ``category``,
+    ``keywords``): a filter on duration reads two columns, not the whole library's metadata."""
+
+    def __init__(self, catalog=None) -> None:
+        self.catalog = catalog
         self.ids = np.zeros(0, np.int64)
-        self.keywords = np.zeros(0, dtype=object)
-        self.bm25 = BM25()
-        self.words: dict[str, np.ndarray] = {}  # term → ids whose names, folders or tags say it
-        self.copies: dict[int, tuple[int, ...]] = {}  # id → every id with the same content (itself too)
+        self._copies: dict[int, tuple[int, ...]] | None = None
 
     @classmethod
     def build(cls, catalog) -> LibraryTable:
         t0 = time.perf_counter()
-        table = cls()
-        ids, dur, sr, ch, fmt, path, cats, docs, hashes = [], [], [], [], [], [], [], [], {}
-        kws: list[str] = []
-        words: dict[str, list[int]] = {}
-        names: list[str] = []
-        for rec in catalog.iter_files():
-            ids.append(rec.id)
-            dur.append(rec.duration if rec.duration is not None else np.nan)
-            sr.append(rec.sample_rate or 0)
-            ch.append(rec.channels or 0)
-            fmt.append((rec.format or rec.path.suffix.lstrip(".")).lower())
-            path.append(os.fsdecode(rec.path.parent))
-            names.append(os.fsdecode(rec.path.name).lower())
-            md = rec.metadata
-            cats.append(" ".join(md.get("category") + md.get("subcategory") + md.get("catid")).lower())
-            docs.append((rec.id, doc_terms(rec)))
-            if rec.content_hash and rec.status != "error":
-                hashes.setdefault(rec.content_hash, []).append(rec.id)
-            for term in filter_terms(rec):
-                words.setdefault(term, []).append(rec.id)
-            kws.append(" ".join(md.get("keywords")).lower())
-        table.ids = np.asarray(ids, np.int64)
-        table.duration = np.asarray(dur, np.float64)
-        table.sample_rate = np.asarray(sr, np.int64)
-        table.channels = np.asarray(ch, np.int64)
-        table.format = np.asarray(fmt, dtype=object)
-        table.parent = np.asarray(path, dtype=object)
-        table.name = np.asarray(names, dtype=object)
-        table.category = np.asarray(cats, dtype=object)
-        table.keywords = np.asarray(kws, dtype=object)
-        table.bm25.build(docs)
-        table.words = {t: np.unique(np.asarray(v, np.int64)) for t, v in words.items()}
-        table.copies = {i: tuple(group) for group in hashes.values() if len(group) > 1 for i in group}
-        log.info("library table: %d files in %.2f s", len(ids), time.perf_counter() - t0)
+        table = cls(catalog)
+        table.ids = catalog.facet_columns(())["ids"]
+        log.info("library table: %d files in %.2f s", len(table.ids), time.perf_counter() - t0)
         return table
+
+    def __getattr__(self, name: str):
+        if name in FACETS and self.__dict__.get("catalog") is not None:
+            self.load(name)
+            return self.__dict__[name]
+        raise AttributeError(name)
+
+    def load(self, *names: str) -> None:
+        """Read the facets ``names`` not read yet (all of them with ``ids`` again when the catalog's
+        rows changed in between, so that every array stays aligned with ``ids``)."""
+        missing = [n for n in names if n not in self.__dict__]
+        if not missing or self.catalog is None:
+            return
+        cols = self.catalog.facet_columns(missing)
+        if not np.array_equal(cols["ids"], self.ids):
+            stale = [n for n in FACETS if n in self.__dict__]
+            for n in stale:
+                del self.__dict__[n]
+            if stale:
+                cols = self.catalog.facet_columns(stale + missing)
+        self.__dict__.update(cols)
+
+    @property
+    def copies(self) -> dict[int, tuple[int, ...]]:
+        """id → every id with the same content (itself too), read on first use."""
+        if self._copies is None:
+            self._copies = self.catalog.content_copies() if self.catalog is not None else {}
+        return self._copies
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -134,6 +108,11 @@ class LibraryTable:
         ids of files with that predicted tag (the catalog's ``files_with_predicted_tag``)."""
         if f is None or not f.active:
             return None
+        self.load(*(name for name, used in (
+            ("duration", f.min_duration is not None or f.max_duration is not None),
+            ("sample_rate", bool(f.sample_rates)), ("channels", bool(f.channels)),
+            ("format", bool(f.formats)), ("parent", bool(f.folder)), ("category", bool(f.ucs_category)),
+            ("keywords", bool(f.tags and predicted is not None))) if used))
         m = np.ones(len(self.ids), bool)
         if f.min_duration is not None:
             m &= self.duration >= f.min_duration
@@ -145,22 +124,22 @@ class LibraryTable:
             m &= np.isin(self.channels, list(f.channels))
         if f.formats:
             wanted = {x.lower().lstrip(".").replace("aiff", "aif") for x in f.formats}
-            m &= _match(self.format, lambda v: v.replace("aiff", "aif") in wanted)
+            m &= self._match("format", lambda v: v.replace("aiff", "aif") in wanted)
         if f.folder:
             if os.path.isabs(f.folder):
                 prefix = os.path.normpath(f.folder)
-                m &= _match(self.parent, lambda v: v == prefix or v.startswith(prefix + os.sep))
+                m &= self._match("parent", lambda v: v == prefix or v.startswith(prefix + os.sep))
             else:
                 needle = f.folder.lower().strip("/")
-                m &= _match(self.parent, lambda v: needle in v.lower())
+                m &= self._match("parent", lambda v: needle in v.lower())
         if f.ucs_category:
             # word-start match: "door" finds "doors" and "doorwood", not "indoor"
             pattern = re.compile(r"\b" + re.escape(f.ucs_category.lower().strip()))
-            m &= _match(self.category, lambda v: bool(pattern.search(v)))
+            m &= self._match("category", lambda v: bool(pattern.search(v)))
         if f.tags and predicted is not None:
             for tag in f.tags:  # the file's own keyword (word start) or a tag a tagger heard
                 pattern = re.compile(r"\b" + re.escape(tag.lower().strip()))
-                m &= _match(self.keywords, lambda v, p=pattern: bool(p.search(v))) | \
+                m &= self._match("keywords", lambda v, p=pattern: bool(p.search(v))) | \
                     np.isin(self.ids, predicted(tag))
         ids = self.ids[m]
         for word in f.require_words:
@@ -171,10 +150,24 @@ class LibraryTable:
                 ids = np.setdiff1d(ids, self.rows_saying(term), assume_unique=True)
         return np.sort(ids)
 
+    def _match(self, name: str, pred) -> np.ndarray:
+        """Evaluate ``pred`` once per distinct value of a facet (folders, formats repeat across
+        thousands of files); its distinct values are found once per facet read."""
+        values = getattr(self, name)
+        factors = self.__dict__.setdefault("_factors", {})
+        if name not in factors or factors[name][0] is not values:
+            index: dict = {}  # a dict, not np.unique: sorting a million strings costs more
+            codes = np.fromiter((index.setdefault(v, len(index)) for v in values), np.int64, len(values))
+            factors[name] = (values, list(index), codes)
+        _, uniq, inverse = factors[name]
+        return np.fromiter((bool(pred(v)) for v in uniq), bool, len(uniq))[inverse]
 
     def ordered(self, ids: np.ndarray, key: str = "path", descending: bool = False) -> np.ndarray:
         """``ids`` sorted by one attribute ("path", "name", "duration", "format", "sample_rate",
         "channels"): what a browse list shows, sorted over every row rather than the loaded ones."""
+        self.load(*(("parent", "name") if key not in ("name", "duration", "sample_rate", "channels", "format")
+                    else (key,)))
+        ids = ids[np.isin(ids, self.ids)]  # rows scanned away since ``ids`` were chosen
         rows = np.searchsorted(self.ids, ids)  # ids are built in id order
         if key == "name":
             values = self.name[rows]
@@ -190,10 +183,4 @@ class LibraryTable:
 
     def rows_saying(self, term: str) -> np.ndarray:
         """Ids whose name, folders or tags hold ``term`` (tokenized), for +word and -word alike."""
-        return self.words.get(term, np.zeros(0, np.int64))
-
-
-def _match(values: np.ndarray, pred) -> np.ndarray:
-    """Evaluate ``pred`` once per distinct value (folders, formats repeat across thousands of files)."""
-    uniq, inverse = np.unique(values, return_inverse=True)
-    return np.fromiter((bool(pred(v)) for v in uniq), bool, len(uniq))[inverse]
+        return self.catalog.files_saying(term) if self.catalog is not None else np.zeros(0, np.int64)

@@ -25,6 +25,7 @@ from soundsearch.library.edit_log import EditLog
 from soundsearch.library.metadata import Metadata
 from soundsearch.library.predicted import PredictedTagStore
 from soundsearch.library.schema import CatalogDamaged, CatalogError, migrate
+from soundsearch.library.search_tables import SearchTableStore
 from soundsearch.library.user_edits import apply_edits, effective_text
 from soundsearch.library.vectors import EmbeddingRow, EmbeddingStore
 
@@ -131,7 +132,7 @@ def _metadata(text) -> Metadata:
         return Metadata(errors=["catalog: stored metadata damaged (soundsearch repair reads it again)"])
 
 
-class Catalog(EmbeddingStore, PredictedTagStore, EditLog):
+class Catalog(EmbeddingStore, PredictedTagStore, EditLog, SearchTableStore):
     def __init__(self, path: str | Path, timeout: float = 30.0) -> None:
         self.path = path
         if str(path) != ":memory:":
@@ -224,6 +225,9 @@ class Catalog(EmbeddingStore, PredictedTagStore, EditLog):
                 for table in ("files", "scan_errors", "folders"):
                     db.execute(f"UPDATE {table} SET root_id = ? WHERE root_id = ?", (rid, old))
                 db.execute("DELETE FROM roots WHERE id = ?", (old,))
+            # their library folder's name is one of their filter words
+            moved = db.execute("SELECT id FROM files WHERE root_id = ?", (rid,)).fetchall()
+            self._index_files(i for (i,) in moved)
         save_roots(self.path, [p for _, p in self._root_rows()])
         return Path(os.fsdecode(key))
 
@@ -369,9 +373,18 @@ class Catalog(EmbeddingStore, PredictedTagStore, EditLog):
                 "format, frames, subtype, status, error, note, metadata, meta_text, scanned_at")
         if file_id is None:
             marks = ",".join("?" * len(values))
-            return self._db.execute(f"INSERT INTO files ({cols}) VALUES ({marks})", values).lastrowid
+            file_id = self._db.execute(f"INSERT INTO files ({cols}) VALUES ({marks})", values).lastrowid
+            # a new row has no edits: its record is what we hold (no need to read and parse it back)
+            root = self._db.execute("SELECT path FROM roots WHERE id = ?", (root_id,)).fetchone()[0]
+            duration, sample_rate, channels, depth, fmt, frames, subtype = props
+            record = FileRecord(file_id, Path(os.fsdecode(path)), Path(os.fsdecode(root)), size, mtime_ns,
+                                content_hash, duration, sample_rate, channels, depth, fmt, metadata, status,
+                                error, frames, subtype or "", note or "", scanned=metadata)
+            self._index_records([record])
+            return file_id
         sets = ", ".join(f"{c.strip()} = ?" for c in cols.split(","))
         self._db.execute(f"UPDATE files SET {sets} WHERE id = ?", (*values, file_id))
+        self._index_files([file_id])
         return file_id
 
     def touch_file(self, file_id: int, size: int, mtime_ns: int) -> None:
@@ -384,11 +397,13 @@ class Catalog(EmbeddingStore, PredictedTagStore, EditLog):
                          "meta_text = ? WHERE id = ?",
                          (root_id, path, size, mtime_ns, json.dumps(metadata.to_json(), ensure_ascii=False),
                           self._text(file_id, metadata), file_id))
+        self._index_files([file_id])
 
     def set_metadata(self, file_id: int, metadata: Metadata) -> None:
         self._db.execute("UPDATE files SET metadata = ?, meta_text = ? WHERE id = ?",
                          (json.dumps(metadata.to_json(), ensure_ascii=False), self._text(file_id, metadata),
                           file_id))
+        self._index_files([file_id])
 
     def delete_files(self, ids: Iterable[int]) -> None:
         self._db.executemany("DELETE FROM files WHERE id = ?", ((int(i),) for i in ids))

@@ -69,6 +69,7 @@ class EditLog:
         text = effective_text(Metadata.from_json(json.loads(row[1])), edits)
         db.execute("UPDATE files SET user = ?, meta_text = ? WHERE id = ?",
                    (json.dumps(user, ensure_ascii=False), text, file_id))
+        self._index_files([file_id])  # type: ignore[attr-defined]  # the edited words are searched
         return before
 
     # -- renames -----------------------------------------------------------------------------------

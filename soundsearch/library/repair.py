@@ -267,6 +267,7 @@ def _give_back(catalog: Catalog, found: Salvage, result: RepairResult) -> None:
                 continue
             if old[1]:
                 db.execute("UPDATE files SET user = ? WHERE id = ?", (json.dumps(old[1]), record.id))
+                catalog._index_files([record.id])  # the user's edits are searched words
                 result.user_data_kept += 1
             result.id_of_path[key] = record.id
             for model_id, audio, meta, digest, meta_text, error in found.vectors.get(key, []):

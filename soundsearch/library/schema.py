@@ -121,7 +121,15 @@ def _v3_edit_log(db: sqlite3.Connection) -> None:
     )""")
 
 
-MIGRATIONS: list[Migration] = [_v1, _v2_predicted_tags, _v3_edit_log]
+def _v4_search_tables(db: sqlite3.Connection) -> None:
+    """The lexical index (FTS5), the filter words and the facets, kept with the rows instead of being
+    rebuilt by every search engine at start; filled here from the existing rows."""
+    from soundsearch.library.search_tables import create_tables
+
+    create_tables(db)
+
+
+MIGRATIONS: list[Migration] = [_v1, _v2_predicted_tags, _v3_edit_log, _v4_search_tables]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -7,6 +7,10 @@ selectivities. Built indexes are kept under --cache so later runs only load them
 
     nice -n 10 .venv/bin/python tests/benchmarks/bench_index.py --sizes 10000,100000,1000000
 
+``--parts start --model none``: the search engine's own start on a catalog of synthetic rows (no
+vector index, no model): what it must read before the first worded result, the first worded query's
+lexical part and the first filtered query, with the process's RSS after each.
+
 Synthetic data: items scattered around many centres with a decaying spectrum (embeddings of real
 sounds have low intrinsic dimension); queries are centres plus noise plus one fixed offset, like text
 queries that sit off the audio items' manifold (the "modality gap").
@@ -23,11 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
-from soundsearch.index.bm25 import tokenize
 from soundsearch.index.exact import exact_knn, normalize, recall_at_k
 from soundsearch.index.facets import LibraryTable
 from soundsearch.index.hnsw import DEFAULT_EF_CONSTRUCTION, DEFAULT_M, VectorIndex, ef_for
 from soundsearch.index.pipeline import single_threaded_torch
+from soundsearch.library.terms import tokenize
 
 
 def synthetic(n: int, dim: int, seed: int = 0, n_queries: int = 300) -> tuple[np.ndarray, np.ndarray]:
@@ -70,7 +74,10 @@ def pct(times: list[float]) -> str:
 
 
 def bench_size(n: int, dim: int, cache: Path, M: int, efc: int, n_queries: int, e2e=None,
-               parts: str = "ann,filters,e2e") -> VectorIndex:
+               parts: str = "ann,filters,e2e", engines: str = "old,fts5") -> VectorIndex | None:
+    if parts == "start":
+        bench_start(n, cache, engines)
+        return None
     print(f"\n=== {n:,} items, dim {dim}, M={M}, ef_construction={efc} ===", flush=True)
     items, queries = synthetic(n, dim, n_queries=n_queries)
     ids = np.arange(1, n + 1, dtype=np.int64)
@@ -164,11 +171,8 @@ def end_to_end(index: VectorIndex, queries: np.ndarray, n: int, cache: Path, mod
     stage timed in the same loop: wall clock (what a user waits on this shared machine) and this
     thread's CPU time (what the work costs on a free core; torch runs single-threaded in this thread)."""
     catalog = synthetic_catalog(cache / f"catalog-texts-{n}.sqlite3", n)
-    t = time.perf_counter()
-    table = LibraryTable.build(catalog)  # what SearchEngine does when it starts: every row, + BM25
-    print(f"(engine start: library table and BM25 over {n:,} rows in {time.perf_counter() - t:.1f} s)")
     same_dim = model.dim == index.dim
-    stages: dict[str, list[float]] = {"text encoder": [], "knn k=50": [], "bm25 top-100": [],
+    stages: dict[str, list[float]] = {"text encoder": [], "knn k=50": [], "fts5 top-100": [],
                                       "catalog rows": []}
     cpu: dict[str, list[float]] = {k: [] for k in stages}
     for i in range(len(queries)):
@@ -178,7 +182,7 @@ def end_to_end(index: VectorIndex, queries: np.ndarray, n: int, cache: Path, mod
         marks.append((time.perf_counter(), time.thread_time()))
         ids = index.knn(q if same_dim else queries[i:i + 1], 50)[0][0]
         marks.append((time.perf_counter(), time.thread_time()))
-        table.bm25.top(tokenize(text), 100)  # the lexical half of search.py's blend
+        catalog.lexical(tokenize(text), 100)  # the lexical half of search.py's blend (FTS5)
         marks.append((time.perf_counter(), time.thread_time()))
         hits = catalog.get_many(ids.tolist())
         marks.append((time.perf_counter(), time.thread_time()))
@@ -193,6 +197,114 @@ def end_to_end(index: VectorIndex, queries: np.ndarray, n: int, cache: Path, mod
     print(f"end to end, {len(queries)} queries{note}; load average {load}")
     for name in stages:
         print(f"  {name:<14} wall {pct(stages[name])}   CPU {pct(cpu[name])}")
+
+
+FIRST_QUERY = "heavy wooden door slam"
+FIRST_FILTER = "dur:<2 folder:f1 -door"
+
+
+def bench_start(n: int, cache: Path, engines: str = "old,fts5") -> None:
+    """Engine start → first worded result → first filtered result, in a fresh child process each
+    (a second run in the same process would find the catalog's pages and Python's caches warm):
+    "old" rebuilds what the engine built in memory before issue 15 (every row read as a FileRecord,
+    BM25, filter words, facets), "fts5" is today's engine (the catalog's search tables)."""
+    import subprocess
+
+    path = cache / f"catalog-texts-{n}.sqlite3"
+    t = time.perf_counter()
+    synthetic_catalog(path, n).close()
+    print(f"\n=== engine start, {n:,} catalog rows (catalog ready in {time.perf_counter() - t:.0f} s) ===",
+          flush=True)
+    for engine in engines.split(","):
+        subprocess.run([sys.executable, __file__, "--start-child", str(path), "--engine", engine], check=True)
+
+
+class OldEngine:
+    """The pre-FTS5 start: the reference BM25 and the facet arrays built from every FileRecord."""
+
+    def __init__(self, catalog) -> None:
+        from bm25_reference import BM25
+
+        from soundsearch.library.terms import doc_terms, facet_values, filter_terms
+
+        docs, words, facets, ids = [], {}, [], []
+        for rec in catalog.iter_files():
+            ids.append(rec.id)
+            docs.append((rec.id, doc_terms(rec)))
+            facets.append((rec.duration, rec.sample_rate or 0, rec.channels or 0, *facet_values(rec)))
+            for term in filter_terms(rec):
+                words.setdefault(term, []).append(rec.id)
+        self.bm25 = BM25().build(docs)
+        self.words = {t: np.asarray(v, np.int64) for t, v in words.items()}
+        self.table = LibraryTable(None)
+        cols = list(zip(*facets))
+        self.table.ids = np.asarray(ids, np.int64)
+        names = ("duration", "sample_rate", "channels", "format", "parent", "name", "category", "keywords")
+        for name, values in zip(names, cols):
+            setattr(self.table, name, np.asarray(values, dtype=np.float64 if name == "duration" else None
+                                                 if name in ("sample_rate", "channels") else object))
+        self.table.rows_saying = lambda term: self.words.get(term, np.zeros(0, np.int64))
+
+    def lexical(self, terms, n):
+        ids, scores = self.bm25.top(terms, n)
+        return ids, scores, self.bm25.ideal(terms)
+
+    def named(self, term):
+        return self.bm25.rows_with(term)
+
+    def filtered(self, filters):
+        return self.table.allowed(filters)
+
+
+class FtsEngine:
+    """Today's engine: nothing read at start; FTS5 per query; the ids and the facets a filter needs
+    read on the first filter."""
+
+    def __init__(self, catalog) -> None:
+        self.catalog = catalog
+
+    def lexical(self, terms, n):
+        return self.catalog.lexical(terms, n)
+
+    def named(self, term):
+        return self.catalog.files_with_term(term)
+
+    def filtered(self, filters):
+        return LibraryTable.build(self.catalog).allowed(filters)
+
+
+def start_child(path: Path, engine: str) -> None:
+    from soundsearch.library.catalog import Catalog
+    from soundsearch.search import LEXICAL_POOL, _query_name_terms, parse_query
+
+    base = rss_mb()
+    t0 = time.perf_counter()
+    catalog = Catalog(path)
+    lex = (OldEngine if engine == "old" else FtsEngine)(catalog)
+    started = time.perf_counter()
+    rss_start = rss_mb()
+    free, _ = parse_query(FIRST_QUERY)
+    terms = tokenize(free) + _query_name_terms(free)
+    ids, scores, ideal = lex.lexical(terms, LEXICAL_POOL)
+    _ = scores / max(ideal, 1e-9)
+    exact = [lex.named(t) for t in _query_name_terms(free)]
+    rows = catalog.get_many(ids[:50].tolist())
+    first = time.perf_counter()
+    rss_first = rss_mb()
+    allowed = lex.filtered(parse_query(FIRST_FILTER)[1])
+    filtered = time.perf_counter()
+    times = []
+    for i, text in enumerate(QUERIES):  # the lexical part of later queries (common words at 1M)
+        t = time.perf_counter()
+        lex.lexical(tokenize(f"{text} {i}"), LEXICAL_POOL)
+        times.append((time.perf_counter() - t) * 1000)
+    print(f"  {engine:<5} start {started - t0:6.2f} s   first query {first - started:6.3f} s "
+          f"({len(rows)} rows, "
+          f"{len(exact)} name terms)   start → first results {first - t0:6.2f} s   first filter "
+          f"{filtered - first:6.3f} s ({len(allowed):,} pass)\n        later lexical top-{LEXICAL_POOL} "
+          f"{pct(times)}")
+    print(f"        RSS {base:.0f} MiB before, {rss_start:.0f} after start, {rss_first:.0f} after the first "
+          f"query, {rss_mb():.0f} after the first filter", flush=True)
 
 
 def bench_filters(index: VectorIndex, ids: np.ndarray, vn: np.ndarray, queries: np.ndarray, n: int) -> None:
@@ -232,9 +344,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cache", type=Path, default=Path("/tmp/ss-bench-index"))
     p.add_argument("--parts", default="ann,filters,e2e", help="which measurements (comma-separated)")
     p.add_argument("--model", default="default", help='model for the end-to-end part ("none": skip it)')
+    p.add_argument("--start-child", type=Path, help=argparse.SUPPRESS)
+    p.add_argument("--engine", default="fts5", help=argparse.SUPPRESS)
+    p.add_argument("--engines", default="old,fts5", help="--parts start: old (in-memory), fts5")
     args = p.parse_args(argv)
+    if args.start_child:
+        start_child(args.start_child, args.engine)
+        return 0
     e2e = None
-    if args.model != "none":
+    if args.model != "none" and args.parts != "start":
         from soundsearch.model import load_model
 
         model = load_model(args.model, "cpu")
@@ -242,7 +360,8 @@ def main(argv: list[str] | None = None) -> int:
         model.embed_query(["warm up"])
         e2e = model
     for n in (int(s) for s in args.sizes.split(",")):
-        bench_size(n, args.dim, args.cache, args.M, args.ef_construction, args.queries, e2e, args.parts)
+        bench_size(n, args.dim, args.cache, args.M, args.ef_construction, args.queries, e2e, args.parts,
+                   args.engines)
     return 0
 
 

@@ -36,9 +36,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from bm25_reference import BM25  # the script folder is on sys.path
 
 from soundsearch import paths
-from soundsearch.index.bm25 import BM25, name_terms, tokenize
+from soundsearch.library.terms import name_terms, tokenize
 from soundsearch.model import features
 from soundsearch.model.api import load_for_eval
 from soundsearch.model.datasets import library_items

@@ -10,6 +10,10 @@ of each held-out class; relevant = files of that class) and ``descriptive`` (han
 the files' words: data/heldout_queries.json). Rows: hybrid with several BM25 blend weights, audio,
 metadata, the keyword baseline (evaluate.keyword_scores over path words) and random; metrics from
 soundsearch.model.evaluate. Also: "typed a file name" — the share of file stems that rank first.
+
+``--lexical-only``: no model, no index job: the named files are scanned into a catalog and ranked by
+the lexical part alone, the catalog's FTS5 index (what search.py blends) beside the in-memory BM25
+it replaced (bm25_reference.py), over the same rows' terms, with the same query sets.
 """
 
 from __future__ import annotations
@@ -71,6 +75,45 @@ def score_matrix(engine, queries: list[str], ids: list[int], mode: str, weight: 
     return out
 
 
+def lexical_only(items, rel: list[str], root: Path, home: Path, query_sets: dict) -> None:
+    """MAP of the lexical ranking alone: the old in-memory BM25 and the catalog's FTS5 index."""
+    os.environ["SOUNDSEARCH_HOME"] = str(home)
+    from bm25_reference import BM25
+
+    from soundsearch import paths
+    from soundsearch.jobs import run
+    from soundsearch.library.catalog import Catalog
+    from soundsearch.library.scanner import scan
+    from soundsearch.library.terms import doc_terms, tokenize
+    from soundsearch.model.evaluate import format_table, multi_positive_metrics, random_baseline
+    from soundsearch.search import _query_name_terms, _typing
+
+    catalog = Catalog(paths.catalog_path())
+    run(scan(catalog, [root]))
+    col = {str(r.path.relative_to(root)): r.id for r in catalog.iter_files()}
+    ids = [col[r] for r in rel]
+    pos = {fid: j for j, fid in enumerate(ids)}
+    old = BM25().build([(r.id, doc_terms(r)) for r in catalog.get_many(ids)])
+    old_col = np.array([pos[i] for i in old.ids.tolist()])
+    print(f"\n### lexical ranking only ({len(ids)} named files scanned into a catalog; no model)")
+    for set_name, (texts, relevant) in query_sets.items():
+        mats = {name: np.zeros((len(texts), len(ids))) for name in
+                ("old in-memory BM25", "FTS5 bm25() (as search.py)", "FTS5, no prefix")}
+        for qi, text in enumerate(texts):
+            terms = tokenize(text)
+            full = terms + _query_name_terms(text)
+            mats["old in-memory BM25"][qi, old_col] = old.scores(full) / max(old.ideal(full), 1e-9)
+            for name, prefix in (("FTS5 bm25() (as search.py)", _typing(text, terms)),
+                                 ("FTS5, no prefix", None)):
+                got, scores, ideal = catalog.lexical(full, len(ids), prefix)
+                mats[name][qi, [pos[i] for i in got.tolist()]] = scores / max(ideal, 1e-9)
+        rows = {name: multi_positive_metrics(m, relevant) for name, m in mats.items()}
+        rows["random"] = random_baseline(relevant)
+        title = f"lexical only / {set_name} queries ({len(texts)} queries)"
+        print(format_table(rows, ["MAP", "mAP@10", "P@1", "P@10"], title=title), "\n", flush=True)
+    catalog.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     from soundsearch import paths
     from soundsearch.model.api import load_model
@@ -91,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--norms", default="query,max", help="BM25 normalisations (search.LEXICAL_NORM)")
     ap.add_argument("--conditions", default="named,opaque")
     ap.add_argument("--fresh", action="store_true", help="rebuild the linked libraries and their indexes")
+    ap.add_argument("--lexical-only", action="store_true",
+                    help="only the lexical ranking: FTS5 beside the old BM25")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     started = time.monotonic()
@@ -98,9 +143,13 @@ def main(argv: list[str] | None = None) -> int:
     if spec is None:
         measured = paths.models_dir() / "default-measured"
         spec = str(measured) if (measured / "config.json").is_file() else "default"
-    model = load_model(spec, "cpu")
-    held = list(model.config.training.get("heldout") or HELDOUT)
-    print(f"model {model.model_id} ({spec}); held-out packages: {', '.join(held)}")
+    if args.lexical_only:
+        model, held = None, list(HELDOUT)
+        print(f"held-out packages: {', '.join(held)}")
+    else:
+        model = load_model(spec, "cpu")
+        held = list(model.config.training.get("heldout") or HELDOUT)
+        print(f"model {model.model_id} ({spec}); held-out packages: {', '.join(held)}")
 
     items = library_items(args.library, groups=held)
     rel = [str(it.audio.relative_to(args.library)) for it in items]
@@ -118,6 +167,10 @@ def main(argv: list[str] | None = None) -> int:
     desc_rel = np.array([[bool(re.search(q["relevant"], r.lower())) for r in rel] for q in desc], bool)
     query_sets = {"names": (labels, name_rel), "descriptive": (desc_texts, desc_rel)}
     weights = [float(w) for w in args.weights.split(",")]
+    if args.lexical_only:
+        lexical_only(items, rel, named_root, args.work / "home-lexical", query_sets)
+        print(f"({time.monotonic() - started:.0f} s)")
+        return 0
 
     import soundsearch.search as search_module
 

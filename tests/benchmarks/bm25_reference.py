@@ -1,48 +1,16 @@
-"""A small in-memory BM25 (Okapi) over the metadata text of every file, with an inverted index.
+"""The in-memory BM25 the search engine used before the catalog's FTS5 index (issue 15), kept as the
+reference the benchmarks compare FTS5's ranking with (bench_index.py --parts start, bench_quality.py).
 
-Exact words still matter to sound designers: a typed file name or UCS CatID should come first, and
-rare words ("theremin") are better matched lexically than by an embedding. The index is built from
-the catalog when a search engine starts (about a second per 100k files) and answers a query in
-time proportional to the postings of its words. Written here rather than depending on rank-bm25 /
-bm25s: 100 lines, numpy only, and the tokenizer must match the filters' word matching.
+Okapi BM25 (k1 1.2, b 0.75) with Lucene's idf, log(1 + (N − df + 0.5) / (df + 0.5)); FTS5's bm25()
+uses log((N − df + 0.5) / (df + 0.5)), floored at 1e-6 for a word in more than half the files.
 """
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable
 
 import numpy as np
-
-_WORD = re.compile(r"[a-z0-9]+")
-_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
-STOPWORDS = frozenset(["a", "an", "and", "are", "as", "at", "by", "for", "from", "in", "into", "is", "it",
-                       "of", "on", "or", "the", "to", "with"])
-
-
-def stem(word: str) -> str:
-    """Plural / verb-ending folding, enough for "doors"/"door", "slamming"/"slam" (not a full stemmer)."""
-    for suffix, keep in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("es", ""), ("ed", ""), ("s", "")):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
-            word = word[: -len(suffix)] + keep
-            if keep == "" and len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz":
-                word = word[:-1]  # slamming → slamm → slam
-            break
-    return word
-
-
-def tokenize(text: str) -> list[str]:
-    """Lowercased, stemmed word tokens; camelCase and snake_case are split."""
-    text = _CAMEL.sub(" ", text).lower()
-    return [stem(w) for w in _WORD.findall(text) if w not in STOPWORDS]
-
-
-def name_terms(name: str) -> list[str]:
-    """Whole-name tokens (a file stem such as "door_wood_slam_03", a CatID such as "DOORWood"), so
-    that typing the exact name matches one rare term instead of several common words."""
-    compact = re.sub(r"[^a-z0-9]+", "", name.lower())
-    return [f"={compact}"] if compact else []
 
 
 class BM25:
