@@ -40,7 +40,7 @@ from soundsearch.index.pipeline import single_threaded_torch
 from soundsearch.library.catalog import FileRecord
 from soundsearch.settings import Settings
 
-__all__ = ["Filters", "Hit", "MODES", "SearchEngine", "filter_text", "parse_query"]
+__all__ = ["Filters", "Hit", "MODES", "SearchEngine", "WordSearch", "filter_text", "parse_query"]
 
 log = logging.getLogger(__name__)
 
@@ -499,3 +499,51 @@ def _without(ids: np.ndarray, drop: Sequence[int]) -> np.ndarray:
 
 def _known(index, ids: Sequence[int]) -> np.ndarray:
     return np.array([i for i in ids if int(i) in index], np.int64)
+
+
+class WordSearch(SearchEngine):
+    """The engine's word side alone, no model: file names, tags and filters. It answers while the
+    model loads (seconds after launch) and ranks as the engine ranks a file not embedded yet: BM25
+    over the metadata text divided by the query's ideal score, an exact name or CatID first. Browsing,
+    duplicates and hits come from the engine unchanged; by-sound calls (similar, refine) need the
+    model and are not offered here."""
+
+    def __init__(self, catalog, settings: Settings | None = None):
+        self.catalog, self.model = catalog, None
+        self.settings = settings or Settings()
+        self._table: LibraryTable | None = None
+        self._tag_tables: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.near_copies: dict[int, tuple[int, ...]] = {}
+
+    def __len__(self) -> int:
+        return 0  # nothing is searchable by its sound
+
+    def search(self, text: str, k: int = 50, filters: Filters | None = None, mode: str = "hybrid",
+               liked: Sequence[int] = (), disliked: Sequence[int] = ()) -> list[Hit]:
+        if mode == "audio":
+            return []
+        free, parsed = parse_query(text)
+        allowed = self._allowed(parsed.merged(filters))
+        blocked = [int(i) for i in disliked]
+        terms = tokenize(free)
+        if not free.strip():
+            ids = self.table.ids if allowed is None else allowed
+            ids = ids[~np.isin(ids, blocked)][:k + GONE_SLACK]
+            return self._hits(ids, np.zeros(len(ids), np.float32), terms, k)
+        words = terms + _query_name_terms(free)
+        ids, raw = self.table.bm25.top(words, LEXICAL_POOL * 4)
+        keep = ~np.isin(ids, blocked)
+        if allowed is not None:
+            keep &= np.isin(ids, allowed)
+        ids, raw = ids[keep], raw[keep]
+        scores = raw / max(self.table.bm25.ideal(words), 1e-9)  # not capped at 1: no cosine to weigh
+        scores = (scores + EXACT_BOOST * np.isin(ids, self._exact_matches(free, allowed))).astype(np.float32)
+        order = np.argsort(-scores, kind="stable")
+        return self._hits(ids[order], scores[order], terms, k)
+
+    def catch_up(self, window: float | None = None) -> int:
+        self._table = None  # newly scanned files: their names count from the next search
+        return 0
+
+    def refresh(self) -> None:
+        self._table = None

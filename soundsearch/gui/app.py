@@ -41,20 +41,20 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     return app
 
 
-def build_window(settings=None, backend=None, player=None, start_jobs: bool = True):
-    """The main window over the user's catalog (or the given backend/player, for tests)."""
+def build_window(settings=None, session=None, player=None, start_jobs: bool = True):
+    """The main window over the user's catalog (or the given session/player, for tests)."""
     from soundsearch.audio.playback import Player
     from soundsearch.collections import Collections
-    from soundsearch.gui.backend import Backend
     from soundsearch.gui.icons import app_icon
     from soundsearch.gui.main_window import MainWindow
+    from soundsearch.session import Session
     from soundsearch.settings import load_settings
 
-    settings = settings or (backend.settings if backend else load_settings())
-    backend = backend or Backend(settings)
+    settings = settings or (session.settings if session else load_settings())
+    session = session or Session(settings)
     player = player or Player(device=settings.output_device, volume=settings.volume)
     QApplication.instance().setWindowIcon(app_icon())
-    return MainWindow(backend, player, Collections(), start_jobs=start_jobs)
+    return MainWindow(session, player, Collections(), start_jobs=start_jobs)
 
 
 def seconds_since_process_start() -> float:

@@ -66,8 +66,8 @@ def test_preferences_from_the_window_are_applied_and_saved(qtbot, window, settin
     assert "bell_ring.wav" in names(search(qtbot, window, "bell"))
 
 
-def test_window_state_survives_a_restart(qtbot, make_window, indexed_backend, make_backend, tiny_model):
-    first = make_window(indexed_backend)
+def test_window_state_survives_a_restart(qtbot, make_window, indexed_session, make_session, tiny_model):
+    first = make_window(indexed_session)
     first.resize(1111, 777)
     first.main_split.setSizes([420, 340, 340])
     splits = first.main_split.sizes()
@@ -78,9 +78,9 @@ def test_window_state_survives_a_restart(qtbot, make_window, indexed_backend, ma
     first.search_box.set_text("rain heavy", search=True)
     first.close()
 
-    backend = make_backend()
-    backend.model = tiny_model
-    second = make_window(backend)
+    session = make_session()
+    session.set_model(tiny_model)
+    second = make_window(session)
     assert (second.width(), second.height()) == (1111, 777)
     assert second.main_split.sizes() == splits
     assert second.view.columnWidth(1) == 333
