@@ -13,7 +13,7 @@
 4. The shipped head is then trained the same way on every package (``final="all"``, the epoch
    counts from step 3) or is the measured one (``final="train"``); the model card says which.
 
-The dev library is ../shared/corpus/fetch_dev_library.sh plus tests/benchmarks/fetch_more_sounds.sh
+The dev library is tests/benchmarks/fetch_dev_library.sh plus tests/benchmarks/fetch_more_sounds.sh
 (more packages, none of them held out): the breadth of sounds, not the head, was what limited the
 audio branch on unseen packages.
 """
@@ -179,7 +179,8 @@ def train_default(recipe: Recipe, out: Path, measure_out: Path | None = None) ->
     """Measure on held-out packages, then write the shipped head to ``out``. Returns the results."""
     root = Path(recipe.library)
     if not root.is_dir():
-        raise FileNotFoundError(f"dev library not found at {root} (run shared/corpus/fetch_dev_library.sh)")
+        raise FileNotFoundError(f"dev library not found at {root} "
+                                "(run tests/benchmarks/fetch_dev_library.sh)")
     yield Progress("read", 0, None, f"reading metadata under {root}")
     items = [it for it in library_items(root) if it.captions or it.group in recipe.heldout]
     train_items, val_items, held_items = split(items, recipe)
@@ -292,7 +293,7 @@ Late-fusion retrieval head (Primus & Widmer, 2024) over frozen encoders: **aisfx
 Reproduce with `soundsearch train-default` (see README).
 
 ## Training data
-The soundsearch dev library (`shared/corpus/fetch_dev_library.sh` plus
+The soundsearch dev library (`tests/benchmarks/fetch_dev_library.sh` plus
 `tests/benchmarks/fetch_more_sounds.sh`): sound effects, samples and music from Debian game and
 desktop data packages; training files byte-identical to a held-out file are dropped. Captions are
 derived from file names, folders and tags read by the app's own metadata readers; the metadata
