@@ -350,7 +350,7 @@ class WindowActions:
         last = st.load_str("last_query")
         if last:
             self.search_box.set_text(last)
-            self.search.text = last  # searched as soon as the model is ready
+            self.search.query(last)  # found by its words now, ranked again when the model is ready
 
     def save_state(self) -> None:
         st = self.state

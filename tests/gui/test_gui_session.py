@@ -33,3 +33,32 @@ def test_the_app_and_the_cli_load_the_same_model_from_the_same_settings(qtbot, h
     assert app_model.model_id == cli_model.model_id == tiny_model.model_id
     assert app_model.device == cli_model.device
     assert [t.source for t in app_model.taggers] == [t.source for t in cli_model.taggers]
+
+
+def test_a_scanned_library_answers_by_name_while_the_model_loads(qtbot, make_window, make_session,
+                                                                  sound_library, tiny_model):
+    import threading
+
+    from gui_helpers import names, search
+
+    from soundsearch.jobs import run
+
+    release = threading.Event()
+
+    def slow_loader(_settings):
+        release.wait(30)
+        return tiny_model
+
+    session = make_session(model_loader=slow_loader)
+    run(session.update_job(roots=[sound_library], near_copies=False))  # scanned, nothing embedded
+    window = make_window(session, start_jobs=True)
+
+    hits = search(qtbot, window, "door")
+    assert session.model is None
+    assert sorted(names(hits)) == ["door_metal_creak.wav", "door_wood_slam.wav"]
+    assert "by name and tag" in window.status.text()
+
+    release.set()  # the model arrives: the same query is ranked again, now by sound as well
+    qtbot.waitUntil(lambda: session.model is not None and not window.jobs.busy, timeout=30000)
+    qtbot.waitUntil(lambda: len(window.model.hits) > 2, timeout=10000)
+    assert window.search_box.text() == "door"
