@@ -2,8 +2,10 @@
 
 The window is shown before anything heavy happens: torch and the model load on a worker thread
 after the first paint (cold start to a usable window is measured by ``SOUNDSEARCH_STARTUP_PROBE=1``,
-which logs the time and quits). Nothing here, or anywhere in soundsearch, opens a network
-connection; the model libraries are told so too.
+which logs the time and quits; ``SOUNDSEARCH_STARTUP_PROBE="door slam"`` also searches those words
+and logs when the first results and the model's results arrive: tests/benchmarks/bench_startup.py).
+Nothing here, or anywhere in soundsearch, opens a network connection; the model libraries are told
+so too.
 """
 
 from __future__ import annotations
@@ -70,6 +72,32 @@ def seconds_since_process_start() -> float:
         return time.perf_counter() - _T0
 
 
+def _rss_mb() -> float:
+    """Resident memory of this process in MB (Linux; 0 elsewhere)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError, AttributeError):
+        return 0.0
+
+
+def _probe_query(app, window, text: str) -> None:
+    """Search ``text`` as soon as the window is up; print when the first results arrive (names and
+    tags, before the model) and when the model's ranking does, with the memory at each; then quit."""
+
+    def shown(outcome) -> None:
+        ranked = window.session.model is not None
+        print(f"startup: {'model-ranked' if ranked else 'first'} results ({len(outcome.hits)} hits) after "
+              f"{seconds_since_process_start():.3f} s, RSS {_rss_mb():.0f} MB", file=sys.stderr, flush=True)
+        if ranked:
+            window.close()
+            app.quit()
+
+    window.search.resultsReady.connect(shown)
+    window.search_box.set_text(text)
+    window.search.query(text)
+
+
 def _no_display() -> bool:
     """On Linux/BSD without X11 or Wayland (an SSH session, a server) Qt would abort the process."""
     if sys.platform in ("win32", "darwin") or os.environ.get("QT_QPA_PLATFORM"):
@@ -91,9 +119,12 @@ def run_app(argv: list[str] | None = None) -> int:
         elapsed = seconds_since_process_start()
         log.info("window usable %.2f s after start (model loads in the background)", elapsed)
         if probe:
-            print(f"startup: window usable after {elapsed:.3f} s", file=sys.stderr)
-            window.close()
-            app.quit()
+            print(f"startup: window usable after {elapsed:.3f} s, RSS {_rss_mb():.0f} MB", file=sys.stderr)
+            if probe == "1":
+                window.close()
+                app.quit()
+            else:
+                _probe_query(app, window, probe)
 
     QTimer.singleShot(0, usable)
     code = app.exec()
