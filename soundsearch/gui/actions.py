@@ -36,11 +36,21 @@ class WindowActions:
 
     # -- start-up and background work ----------------------------------------------------------
     def start_background(self) -> None:
-        """Load the model (unless given), then scan and index every folder, all off the UI thread."""
+        """Load the model (unless given), then scan and index every folder, all off the UI thread.
+        A query restored from the last session is answered by its words first: torch's import holds
+        the interpreter lock for a second or more and would hold those results back."""
         QTimer.singleShot(0, self._warm_player)
+        if self.search.busy and self.session.model is None:
+            self.search.busyChanged.connect(self._first_search_done)
+            return
         if self.session.model is None:
             self.jobs.load_model()
         self.jobs.update(None, index=True)
+
+    def _first_search_done(self, busy: bool) -> None:
+        if not busy:
+            self.search.busyChanged.disconnect(self._first_search_done)
+            QTimer.singleShot(0, self.start_background)  # after the results are on screen
 
     def _warm_player(self) -> None:
         worker = call(self.player.warm, name="open audio output")
