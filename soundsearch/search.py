@@ -36,8 +36,8 @@ from soundsearch.index.bm25 import name_terms, tokenize
 from soundsearch.index.exact import normalize
 from soundsearch.index.facets import Filters, LibraryTable
 from soundsearch.index.library import LibraryIndex, load_stored
-from soundsearch.index.pipeline import single_threaded_torch
 from soundsearch.library.catalog import FileRecord
+from soundsearch.model.pipeline import single_threaded_torch
 from soundsearch.settings import Settings
 
 __all__ = ["Filters", "Hit", "MODES", "SearchEngine", "WordSearch", "filter_text", "parse_query"]
@@ -400,7 +400,7 @@ class SearchEngine:
                     return record.id, self.lib[name].get([record.id])[0]
             if isinstance(target, (int, np.integer)):
                 raise KeyError(f"{record.path} is not indexed yet (run `soundsearch index`)")
-        from soundsearch.index.pipeline import decode_one, example_record
+        from soundsearch.model.pipeline import decode_one, example_record
 
         decoded = decode_one(example_record(Path(target)), self.model.sample_rate,
                              float(self.settings.long_file_seconds or 0))
