@@ -39,18 +39,11 @@ from soundsearch.model.checkpoint import EncoderSpec, collect_state, save_checkp
 from soundsearch.model.datasets import Item, library_items
 from soundsearch.model.evaluate import keyword_scores, multi_positive_metrics, random_baseline
 from soundsearch.model.featureset import FeatureSet, build_featureset, score_matrix
+from soundsearch.model.heads import average_heads, calibrate_fusion, center_queries, scale_metadata
 from soundsearch.model.hybrid import HybridModel, PoolConfig
-from soundsearch.model.train import (
-    MemoryConfig,
-    TrainConfig,
-    attach_memory,
-    average_heads,
-    calibrate_fusion,
-    center_queries,
-    label_queries,
-    scale_metadata,
-    train_head,
-)
+from soundsearch.model.memory import MemoryConfig, attach_memory
+from soundsearch.model.scoring import label_queries
+from soundsearch.model.train import TrainConfig, train_head
 
 log = logging.getLogger(__name__)
 
@@ -86,12 +79,12 @@ class Recipe:
     # Heads trained with different seeds and averaged into one (average_heads): the validation
     # split is small, so one run's epoch choice is noisy; the mean of five is steadier and better.
     seeds: int = 5
-    # Queries centred on the mean training caption (train.center_queries). Off: a full retrain with
+    # Queries centred on the mean training caption (heads.center_queries). Off: a full retrain with
     # it (2026-12-02) moved held-out audio-only MAP 0.074 -> 0.076 (names), 0.196 -> 0.196
     # (descriptive), but the shifted query side cost metadata 0.578 -> 0.543 and late 0.594 -> 0.586
     # on descriptive queries.
     center_queries: bool = False
-    # Caption memory of the training sounds (train.attach_memory), attached after averaging;
+    # Caption memory of the training sounds (memory.attach_memory), attached after averaging;
     # None = the plain head.
     memory: MemoryConfig | None = field(default_factory=MemoryConfig)
     max_seconds: float = 30.0
