@@ -83,6 +83,13 @@ class HitPage(list):
         self.total = len(self) if total is None else int(total)
 
 
+class WordHits(list):
+    """Hits found by names and tags alone, before the model was loaded: the same query is worth
+    asking again once it is."""
+
+    by_words = True
+
+
 @dataclass
 class UpdateResult:
     scan: Any = None  # ScanResult, None when no scan was asked for
@@ -218,7 +225,8 @@ class Session:
                disliked: Sequence[int] = (), k: int = 100, sort: tuple[str, bool] = ("path", False)
                ) -> list[Hit]:
         """Ranked hits for the words (and the liked/disliked sounds); filters alone list the library,
-        sorted, a page at a time (a :class:`HitPage`). Without a model: by names and tags."""
+        sorted, a page at a time (a :class:`HitPage`). Without a model: by names and tags
+        (:class:`WordHits`)."""
         engine = self.engine
         searcher = engine if engine is not None else self.words
         free, typed = parse_query(text)
@@ -232,10 +240,10 @@ class Session:
         if engine is None:
             hits = searcher.search(text, k=2 * k if collapse else k, filters=filters,
                                    disliked=tuple(disliked))
-        else:
-            hits = engine.search(text, k=2 * k if collapse else k, filters=filters, liked=tuple(liked),
-                                 disliked=tuple(disliked))
-        return searcher.collapse_copies(hits)[:k] if collapse else hits
+            return WordHits(searcher.collapse_copies(hits)[:k] if collapse else hits)
+        hits = engine.search(text, k=2 * k if collapse else k, filters=filters, liked=tuple(liked),
+                             disliked=tuple(disliked))
+        return engine.collapse_copies(hits)[:k] if collapse else hits
 
     def copies(self, file_id: int) -> list[Hit]:
         """Every file with the same content as ``file_id``."""

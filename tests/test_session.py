@@ -35,7 +35,7 @@ def test_words_answer_before_the_model_and_the_model_takes_over(home, library, t
     assert session.engine is None
 
     hits = session.search("door slam")
-    assert hits[0].path.name == "door_wood_slam.wav"  # both words, in a short name
+    assert hits.by_words and hits[0].path.name == "door_wood_slam.wav"  # both words, in a short name
     assert {h.path.name for h in hits} == {"door_wood_slam.wav", "DOORWood_Heavy Slam_JD_Lib.wav",
                                            "door_metal_creak.wav"}
     assert session.search("DOORWood_Heavy Slam_JD_Lib")[0].path.name == "DOORWood_Heavy Slam_JD_Lib.wav"
@@ -51,6 +51,7 @@ def test_words_answer_before_the_model_and_the_model_takes_over(home, library, t
     assert session.refresh() == 10
     hits = session.search("door slam")
     assert session.engine is not None and len(session.engine) == 10
+    assert not getattr(hits, "by_words", False)
     assert "ZOOM0001.wav" in {h.path.name for h in hits}  # ranked by its sound, though it has no words
     assert session.similar(hits[0].file_id)  # now by sound as well
 

@@ -217,7 +217,7 @@ class WindowActions:
         self._cleared_note = False
         if not self.session.model and request.kind == "similar":
             self.show_message(note + "Loading the search model… results appear as soon as it is ready")
-        elif not self.session.model and request.kind == "query" and not outcome.browse:
+        elif outcome.by_words:
             # answered by names and tags; the model's ranking replaces it when it arrives
             self.show_message(f"{note}{len(outcome.hits):,} {what} by name and tag · loading the search "
                               "model for the sound itself…")

@@ -86,7 +86,7 @@ def _probe_query(app, window, text: str) -> None:
     tags, before the model) and when the model's ranking does, with the memory at each; then quit."""
 
     def shown(outcome) -> None:
-        ranked = window.session.model is not None
+        ranked = not outcome.by_words
         print(f"startup: {'model-ranked' if ranked else 'first'} results ({len(outcome.hits)} hits) after "
               f"{seconds_since_process_start():.3f} s, RSS {_rss_mb():.0f} MB", file=sys.stderr, flush=True)
         if ranked:

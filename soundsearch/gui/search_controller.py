@@ -36,6 +36,7 @@ class Outcome:
     seconds: float
     total: int = 0  # hits in all (more than len(hits) when a page is loaded)
     browse: bool = False  # the library listed by filters alone, no words
+    by_words: bool = False  # found by names and tags only: the model was not loaded yet
 
 
 def _words(text: str) -> str:
@@ -192,7 +193,7 @@ class SearchController(QObject):
         browse = total is not None and not parse_query(request.text)[0].strip() and request.kind == "query"
         shown = list(hits or [])
         self.last = Outcome(request, shown, time.monotonic() - started,
-                            len(shown) if total is None else total, browse)
+                            len(shown) if total is None else total, browse, getattr(hits, "by_words", False))
         self.resultsReady.emit(self.last)
 
     def _error(self, request: Request, exc: Exception) -> None:
