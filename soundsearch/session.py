@@ -152,7 +152,9 @@ class Session:
         if self._engine is None or self._engine.model is not model:
             self._engine = SearchEngine(self.catalog, model, self.settings, self.index_dir)
             self._engine.near_copies = self.near_copies
-            self._words = None  # the engine has its own word index from now on
+            if self._words is not None:  # the word index built while the model loaded serves on
+                self._engine.share_table(self._words)
+                self._words = None
         return self._engine
 
     @property

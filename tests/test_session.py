@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from search_helpers import write_sound
 
 from soundsearch.jobs import run
 from soundsearch.session import Session, model_request
@@ -45,12 +46,15 @@ def test_words_answer_before_the_model_and_the_model_takes_over(home, library, t
     assert session.similar(1) == []  # by sound: only with the model
     assert session.summary().indexed == 0
 
+    write_sound(library / "doors" / "gate_iron_bang.wav", 0.4, 44100, 1, 150.0)
+    run(session.update_job(roots=[library], near_copies=False))  # scanned after the words were read
     assert session.load_model() is tiny_model and session.model is tiny_model
+    assert [h.path.name for h in session.search("gate iron bang")] == ["gate_iron_bang.wav"]
     update = run(session.update_job(scan=False, near_copies=False))
-    assert update.index.embedded == 10
-    assert session.refresh() == 10
+    assert update.index.embedded == 11
+    assert session.refresh() == 11
     hits = session.search("door slam")
-    assert session.engine is not None and len(session.engine) == 10
+    assert session.engine is not None and len(session.engine) == 11
     assert not getattr(hits, "by_words", False)
     assert "ZOOM0001.wav" in {h.path.name for h in hits}  # ranked by its sound, though it has no words
     assert session.similar(hits[0].file_id)  # now by sound as well
