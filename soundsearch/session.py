@@ -249,7 +249,8 @@ class Session:
 
     def copies(self, file_id: int) -> list[Hit]:
         """Every file with the same content as ``file_id``."""
-        return (self.engine or self.words).copies_of(file_id)
+        engine = self.engine
+        return (engine if engine is not None else self.words).copies_of(file_id)
 
     def similar(self, target: int | Path, filters: Filters | None = None, k: int = 100) -> list[Hit]:
         engine = self.engine
