@@ -149,7 +149,7 @@ class MetadataController(QObject):
 
     def _job_finished(self, kind: str, result) -> None:
         if kind == "metadata":
-            self.w.refresh_engine()
+            self.w.core.submit(self.w.session.refresh, done=self._refreshed, name="refresh")
         elif kind == "write-tags":
             self._written(result)
         elif kind == "export":
@@ -157,6 +157,12 @@ class MetadataController(QObject):
             failed = "; ".join(f"{p.name}: {r}" for p, r in result.failed[:3])
             self.w.show_message(f"Exported {_count(len(result.written), 'file')} to {folder}"
                                 + (f" — {len(result.failed)} failed: {failed}" if result.failed else ""))
+
+    def _refreshed(self, _items: int) -> None:
+        # the list re-run after the re-embedding still says what was done, however many re-runs (a
+        # catch-up late on a busy machine) came between
+        self._pending_runs = max(self._pending_runs, 1)
+        self.w._after_refresh()
 
     def _refresh_detail(self) -> None:
         if self._pending_runs > 0:
