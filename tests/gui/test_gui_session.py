@@ -62,3 +62,44 @@ def test_a_scanned_library_answers_by_name_while_the_model_loads(qtbot, make_win
     qtbot.waitUntil(lambda: session.model is not None and not window.jobs.busy, timeout=30000)
     qtbot.waitUntil(lambda: len(window.model.hits) > 2, timeout=10000)
     assert window.search_box.text() == "door"
+
+
+def test_the_last_query_is_answered_by_name_at_launch_then_the_model_loads(qtbot, home, make_window,
+                                                                          make_session, sound_library,
+                                                                          tiny_model):
+    import threading
+
+    from gui_helpers import names
+
+    from soundsearch.gui.window_state import WindowState
+    from soundsearch.jobs import run
+
+    state = WindowState(home / "config" / "window.ini")
+    state.save_value("last_query", "rain")
+    state.sync()
+    answered, release, order = threading.Event(), threading.Event(), []
+
+    def loader(_settings):
+        order.append("answered" if answered.is_set() else "not answered")
+        release.wait(30)
+        return tiny_model
+
+    session = make_session(model_loader=loader)
+    run(session.update_job(roots=[sound_library], near_copies=False))
+    search = session.search
+
+    def counted(*args, **kw):
+        hits = search(*args, **kw)
+        answered.set()
+        return hits
+
+    session.search = counted
+    window = make_window(session, start_jobs=True)
+    qtbot.waitUntil(lambda: bool(window.model.hits), timeout=10000)
+    assert names(window.model.hits) == ["rain_heavy_roof.wav"] and window.search.last.by_words
+    qtbot.waitUntil(lambda: bool(order), timeout=10000)
+    assert order == ["answered"]  # torch's import did not compete with the first answer
+    release.set()
+    qtbot.waitUntil(lambda: session.model is not None and not window.jobs.busy, timeout=30000)
+    qtbot.waitUntil(lambda: not window.search.last.by_words, timeout=10000)
+    assert window.search_box.text() == "rain"
