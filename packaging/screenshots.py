@@ -86,24 +86,24 @@ def _model(tiny: bool, settings):
         from soundsearch.model import build_tiny_model
 
         return build_tiny_model()
-    from soundsearch.gui.backend import default_model_loader
+    from soundsearch.session import load_settings_model
 
-    return default_model_loader(settings)
+    return load_settings_model(settings)
 
 
 def _window(app, tiny: bool, start_jobs: bool):
     from soundsearch.audio.playback import Player
     from soundsearch.gui.app import build_window
-    from soundsearch.gui.backend import Backend
+    from soundsearch.session import Session
     from soundsearch.settings import load_settings
 
     settings = load_settings()
-    backend = Backend(settings, model_loader=lambda s: _model(tiny, s))
-    window = build_window(backend=backend, player=Player(backend="null"), start_jobs=start_jobs)
+    session = Session(settings, model_loader=lambda s: _model(tiny, s))
+    window = build_window(session=session, player=Player(backend="null"), start_jobs=start_jobs)
     window.resize(*SIZE)
     window.move(40, 40)
     window.show()
-    return window, backend
+    return window, session
 
 
 def shoot_empty(app, tiny: bool) -> None:
@@ -121,12 +121,12 @@ def shoot_results(app, home: Path, tiny: bool, query: str, theme: str = "light")
     from soundsearch.gui.theme import apply_theme
 
     os.environ["SOUNDSEARCH_HOME"] = str(home)
-    window, backend = _window(app, tiny, start_jobs=False)
+    window, session = _window(app, tiny, start_jobs=False)
     window.settings.theme = theme
     apply_theme(theme)
     suffix = "" if theme == "light" else f"-{theme}"
     window.jobs.load_model()
-    _wait(app, lambda: backend.model is not None and not window.jobs.busy, 600, "the model")
+    _wait(app, lambda: session.model is not None and not window.jobs.busy, 600, "the model")
     _settle(app, 0.5)
     window.search_box.set_text(query, search=True)
     _wait(app, lambda: window.model.rowCount() > 0 and not window.search.busy, 120, "results")

@@ -4,7 +4,7 @@ Steps, each resumable: (1) open the indexes (rebuilt from stored vectors if dama
 another model/fusion weight); (2) reconcile them with the catalog's stored vectors — files deleted by
 a scan leave (mark_deleted), vectors committed just before a kill -9 come in; (3) files whose
 metadata text changed get a new text vector and are re-fused, no decoding; (4) pending files are
-decoded on a worker thread while encoder threads embed earlier batches (index/pipeline.py), and each
+decoded on a worker thread while encoder threads embed earlier batches (model/pipeline.py), and each
 batch is committed in one catalog transaction, so an interrupted job loses at most the batches in
 flight.
 """
@@ -21,17 +21,9 @@ import numpy as np
 
 from soundsearch import paths
 from soundsearch.index.library import LibraryIndex, StoredVectors, load_stored
-from soundsearch.index.pipeline import (  # noqa: F401  (decode_one & co. re-exported for callers)
-    Decoded,
-    decode_one,
-    default_workers,
-    embed_batches,
-    example_record,
-    representative_start,
-    single_threaded_torch,
-)
 from soundsearch.jobs import CancelToken, Job, Progress
 from soundsearch.library.lock import hold
+from soundsearch.model.pipeline import Decoded, default_workers, embed_batches, single_threaded_torch
 from soundsearch.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Long work as plain generators (STYLE.md #3).
+"""Long work as plain generators, so the CLI, the GUI and tests drive the same code.
 
 A job is a generator that ``yield``s :class:`Progress` values and checks a :class:`CancelToken`
 between steps. The CLI prints the values, the GUI drives the generator on a worker thread, tests

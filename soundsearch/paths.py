@@ -1,8 +1,8 @@
 """Where soundsearch keeps its files.
 
-One module owns every location (STYLE.md #7). By default they follow the platform's conventions
-(platformdirs); the environment variable ``SOUNDSEARCH_HOME`` puts all of them under one folder,
-which is what tests and benchmarks use.
+One module owns every location, so that no other code builds a path of its own. By default they
+follow the platform's conventions (platformdirs); the environment variable ``SOUNDSEARCH_HOME``
+puts all of them under one folder, which is what tests and benchmarks use.
 """
 
 from __future__ import annotations

@@ -39,12 +39,12 @@ from soundsearch import paths
 from soundsearch.index.exact import normalize
 from soundsearch.index.facets import Filters, LibraryTable
 from soundsearch.index.library import LibraryIndex, load_stored
-from soundsearch.index.pipeline import single_threaded_torch
 from soundsearch.library.catalog import FileRecord
 from soundsearch.library.terms import name_terms, tokenize
+from soundsearch.model.pipeline import single_threaded_torch
 from soundsearch.settings import Settings
 
-__all__ = ["Filters", "Hit", "MODES", "SearchEngine", "filter_text", "parse_query"]
+__all__ = ["Filters", "Hit", "MODES", "SearchEngine", "WordSearch", "filter_text", "parse_query"]
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +180,13 @@ class SearchEngine:
             self._rows_seen = self.catalog.count()
             self._copies = self._table.copies if self._table is not None else self.catalog.content_copies()
         return self._copies
+
+    def share_table(self, other: SearchEngine) -> None:
+        """Use the attribute table ``other`` has built over the same catalog, if any: a second pass
+        over a 100,000-file catalog costs seconds."""
+        if self._table is None and other._table is not None:
+            self._table, self._copies = other._table, other._copies
+            self.catch_up()  # files scanned since it was built
 
     def refresh(self) -> None:
         """Reload the index files and the attribute table after an index job."""
@@ -431,7 +438,7 @@ class SearchEngine:
                     return record.id, self.lib[name].get([record.id])[0]
             if isinstance(target, (int, np.integer)):
                 raise KeyError(f"{record.path} is not indexed yet (run `soundsearch index`)")
-        from soundsearch.index.pipeline import decode_one, example_record
+        from soundsearch.model.pipeline import decode_one, example_record
 
         decoded = decode_one(example_record(Path(target)), self.model.sample_rate,
                              float(self.settings.long_file_seconds or 0))
@@ -532,3 +539,55 @@ def _without(ids: np.ndarray, drop: Sequence[int]) -> np.ndarray:
 
 def _known(index, ids: Sequence[int]) -> np.ndarray:
     return np.array([i for i in ids if int(i) in index], np.int64)
+
+
+class WordSearch(SearchEngine):
+    """The engine's word side alone, no model: file names, tags and filters. It answers while the
+    model loads (seconds after launch) and ranks as the engine ranks a file not embedded yet: the
+    catalog's BM25 (FTS5) over the metadata text divided by the query's ideal score, an exact name
+    or CatID first. Browsing, duplicates and hits come from the engine unchanged; by-sound calls
+    (similar, refine) need the model and are not offered here."""
+
+    def __init__(self, catalog, settings: Settings | None = None):
+        self.catalog, self.model = catalog, None
+        self.settings = settings or Settings()
+        self._table: LibraryTable | None = None
+        self._copies: dict[int, tuple[int, ...]] | None = None
+        self._lexical_memo = None
+        self._rows_seen = 0
+        self._tag_tables: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.near_copies: dict[int, tuple[int, ...]] = {}
+
+    def __len__(self) -> int:
+        return 0  # nothing is searchable by its sound
+
+    def search(self, text: str, k: int = 50, filters: Filters | None = None, mode: str = "hybrid",
+               liked: Sequence[int] = (), disliked: Sequence[int] = ()) -> list[Hit]:
+        if mode == "audio":
+            return []
+        free, parsed = parse_query(text)
+        allowed = self._allowed(parsed.merged(filters))
+        blocked = [int(i) for i in disliked]
+        terms = tokenize(free)
+        if not free.strip():
+            ids = self.table.ids if allowed is None else allowed
+            ids = ids[~np.isin(ids, blocked)][:k + GONE_SLACK]
+            return self._hits(ids, np.zeros(len(ids), np.float32), terms, k)
+        self._lexical_memo = None
+        words = terms + _query_name_terms(free)
+        ids, raw, ideal = self._lexical(words, LEXICAL_POOL * 4, _typing(free, terms))
+        keep = ~np.isin(ids, blocked)
+        if allowed is not None:
+            keep &= np.isin(ids, allowed)
+        ids, raw = ids[keep], raw[keep]
+        scores = raw / max(ideal, 1e-9)  # not capped at 1: no cosine to weigh
+        scores = (scores + EXACT_BOOST * np.isin(ids, self._exact_matches(free, allowed))).astype(np.float32)
+        order = np.argsort(-scores, kind="stable")
+        return self._hits(ids[order], scores[order], terms, k)
+
+    def catch_up(self, window: float | None = None) -> int:
+        self._table = self._copies = None  # newly scanned files: filters and copies must know them
+        return 0
+
+    def refresh(self) -> None:
+        self._table = self._copies = None

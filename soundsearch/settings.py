@@ -1,4 +1,5 @@
-"""Typed user settings with a schema version (STYLE.md #6), stored as JSON in paths.settings_path()."""
+"""Typed user settings with a schema version, stored as JSON in paths.settings_path(): a dataclass
+rather than a dict, so a misspelt key fails in tests, not in a user's session."""
 
 from __future__ import annotations
 

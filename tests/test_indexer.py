@@ -14,8 +14,9 @@ from search_helpers import by_name, index, scan, write_sound
 from soundsearch import paths
 from soundsearch.index.exact import exact_knn, normalize
 from soundsearch.index.hnsw import VectorIndex
-from soundsearch.indexer import index_job, representative_start
+from soundsearch.indexer import index_job
 from soundsearch.jobs import Cancelled, CancelToken, run
+from soundsearch.model.pipeline import representative_start
 from soundsearch.search import SearchEngine
 from soundsearch.settings import Settings
 

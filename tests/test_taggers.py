@@ -100,7 +100,7 @@ pytest_plugins = ["search_fixtures"]  # fixtures: catalog, library, tiny_model, 
 
 def _direct_predictions(model, record):
     """What the model's tagger hears in a file, computed here without the index job."""
-    from soundsearch.index.pipeline import decode_one
+    from soundsearch.model.pipeline import decode_one
 
     decoded = decode_one(record, model.sample_rate, 30.0)
     preds = [[]]

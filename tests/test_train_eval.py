@@ -27,7 +27,8 @@ from soundsearch.model.evaluate import (
 )
 from soundsearch.model.featureset import FeatureSet, score_matrix
 from soundsearch.model.hybrid import HybridConfig, HybridModel, PoolConfig
-from soundsearch.model.train import TrainConfig, evaluate_library, label_queries, lr_at, nt_xent, train_head
+from soundsearch.model.scoring import evaluate_library, label_queries
+from soundsearch.model.train import TrainConfig, lr_at, nt_xent, train_head
 
 
 @pytest.fixture(autouse=True)
@@ -253,7 +254,7 @@ def test_recipe_split_keeps_held_out_sounds_out_of_training(tmp_path, make_wav):
 
 def test_averaged_heads_give_the_mean_audio_vector():
     """Seed ensembles ship as one head: its audio vector is exactly the mean of the members'."""
-    from soundsearch.model.train import average_heads
+    from soundsearch.model.heads import average_heads
 
     cfg = HybridConfig(audio_dim=12, text_dim=8, dim=8, fusion="late", text_init="identity",
                        pool=PoolConfig(layers=0, width=6, input_norm=True))
@@ -282,7 +283,7 @@ def test_averaged_heads_give_the_mean_audio_vector():
 def test_centred_queries_remove_the_mean_caption_and_survive_a_checkpoint(tmp_path):
     """center_queries: a query equal to the mean training caption projects to zero, every query
     moves by the same vector, and the shift is stored in the head (so the runtime applies it)."""
-    from soundsearch.model.train import center_queries
+    from soundsearch.model.heads import center_queries
 
     cfg = HybridConfig(audio_dim=12, text_dim=8, dim=8, fusion="late", text_init="identity",
                        pool=PoolConfig(layers=0, input_norm=True))
@@ -314,7 +315,8 @@ def test_caption_memory_lends_unseen_sounds_the_words_of_their_neighbours(tmp_pa
     the audio vector's norm, is stored in the checkpoint, is reduced to prototypes when asked, and
     training starts without it."""
     from soundsearch.model.featureset import pad
-    from soundsearch.model.train import MemoryConfig, attach_memory, average_heads
+    from soundsearch.model.heads import average_heads
+    from soundsearch.model.memory import MemoryConfig, attach_memory
 
     fs = synthetic_set(audio_dim=12, text_dim=8, per_class=10)
     known = [i for i in range(len(fs)) if i % 2 == 0]

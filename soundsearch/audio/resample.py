@@ -1,4 +1,5 @@
-"""Sample-rate conversion with soxr (no torch: ARCHITECTURE.md says why torchaudio is not used)."""
+"""Sample-rate conversion with soxr: no torch on this path (torchaudio is not usable beside the CPU
+torch wheel, and scanning must not wait for torch to import)."""
 
 from __future__ import annotations
 

@@ -150,18 +150,18 @@ def _refresh(catalog, args) -> int:
     """Re-embed the changed metadata texts now, when there is an index to keep in step."""
     if args.no_refresh or not paths.index_dir().is_dir():
         return 0
-    from soundsearch.indexer import index_job
     from soundsearch.jobs import run
-    from soundsearch.model import ModelError, load_model
+    from soundsearch.model import ModelError
+    from soundsearch.session import Session
     from soundsearch.settings import load_settings
 
-    settings = load_settings()
+    session = Session(load_settings(), catalog.path)
     try:
-        model = load_model(settings.model, None if settings.device in ("", "auto") else settings.device)
+        session.load_model()
     except ModelError as exc:
         _err(f"edits saved; the search vectors are refreshed by the next `soundsearch index` ({exc})")
         return 0
-    result = run(index_job(catalog, model, settings, limit=0))
+    result = run(session.reembed_job())
     if result.refused:
         _out(f"search text re-embedded for {result.refused} files")
     return 0

@@ -1,19 +1,15 @@
-"""Model commands: train, eval, train-default.
-
-torch is imported inside the handlers (through soundsearch.model) so the CLI starts fast.
-"""
+"""Model commands: train, eval, train-default. They parse and print; the workflows are in
+soundsearch.model (workflow.py, recipe.py), which load torch only when a handler runs."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 from pathlib import Path
 
 from soundsearch import paths
-
-KINDS = ("clotho", "audiocaps", "library", "catalog")
+from soundsearch.model.datasets import DATASETS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "under the cache folder, so later runs take minutes). KIND: clotho "
                                    "(ClothoV2 layout), audiocaps, library (a folder: names and tags as "
                                    "captions), catalog (a soundsearch catalog file).")
-    p.add_argument("kind", choices=KINDS)
+    p.add_argument("kind", choices=DATASETS)
     p.add_argument("path", type=Path, help="dataset folder (or catalog file for 'catalog')")
     p.add_argument("--out", type=Path, required=True, help="checkpoint folder to write")
     p.add_argument("--base", default="default", help="model whose encoders and head shape to use "
@@ -50,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="ClothoV2 / AudioCaps: mAP@10 and R@1/5/10 (one positive per caption). "
                                    "library / catalog: MAP, mAP@10, P@1, P@10 (every file of the query's "
                                    "class is relevant). Several --model NAME=DIR print the paper's Table I.")
-    p.add_argument("kind", choices=KINDS)
+    p.add_argument("kind", choices=DATASETS)
     p.add_argument("path", type=Path)
     p.add_argument("--model", action="append", default=None, metavar="[NAME=]SPEC",
                    help="model to evaluate ('default' or a checkpoint folder); repeat to compare")
@@ -104,129 +100,43 @@ def _train_config(args, base=None):
     return cfg
 
 
-def _split(items, kind: str, val_fraction: float, seed: int = 0):
-    if kind in ("clotho", "audiocaps"):
-        return [i for i in items if i.group == "train"], [i for i in items if i.group == "val"]
-    groups = sorted({i.group for i in items})
-    random.Random(seed).shuffle(groups)
-    n_val = max(1, round(len(groups) * val_fraction)) if len(groups) > 1 else 0
-    val_groups = set(groups[:n_val])
-    if not val_groups:  # one folder only: hold out a share of its files instead
-        cut = int(len(items) * (1 - val_fraction))
-        return items[:cut], items[cut:]
-    return [i for i in items if i.group not in val_groups], [i for i in items if i.group in val_groups]
-
-
 def cmd_train(args) -> int:
-    from dataclasses import replace
-
-    from soundsearch.jobs import run
     from soundsearch.model import ModelError
-    from soundsearch.model.api import load_for_eval, set_threads
-    from soundsearch.model.checkpoint import collect_state, save_checkpoint
-    from soundsearch.model.datasets import load_items
-    from soundsearch.model.featureset import build_featureset
-    from soundsearch.model.hybrid import HybridModel
-    from soundsearch.model.train import MemoryConfig, attach_memory, train_head
+    from soundsearch.model.api import set_threads
+    from soundsearch.model.workflow import TrainRequest, train_model
 
     set_threads(args.threads)
+    config = _train_config(args)
+    if args.finetune and args.lr is None:
+        config.lr = 2e-5  # the paper's rate for fine-tuning whole encoders
+    request = TrainRequest(args.kind, args.path, args.out, args.base, args.init, args.fusion,
+                           args.val_fraction, args.finetune, args.memory, args.device, config)
     try:
-        base = load_for_eval(args.base, args.device)
-        items = load_items(args.kind, args.path)
+        trained = train_model(request, on_progress=_progress)
     except (ModelError, FileNotFoundError, ValueError) as exc:
         print(f"soundsearch: {exc}", file=sys.stderr)
         return 2
-    train_items, val_items = _split(items, args.kind, args.val_fraction)
-    print(f"{len(train_items)} training and {len(val_items)} validation items", file=sys.stderr)
-    if args.finetune:
-        return _finetune(args, base, train_items)
-    fs_train = build_featureset(base, train_items, progress=lambda d, t: _progress_count("encode", d, t))
-    fs_val = build_featureset(base, val_items) if val_items else None
-    head_cfg = replace(base.config.head, fusion=args.fusion or base.config.head.fusion)
-    head = HybridModel(head_cfg)
-    if args.init and head_cfg.fusion == base.config.head.fusion:
-        head.load_state_dict(base.head.state_dict())
-    result = run(train_head(head, fs_train, fs_val, _train_config(args), base.device), on_progress=_progress)
-    if args.memory is not None and head_cfg.fusion in ("late", "audio"):
-        attach_memory(result.head, fs_train, MemoryConfig(size=args.memory), base.device)
-    cfg = base.config
-    cfg.head = result.head.cfg
-    cfg.training = {"data": f"{args.kind}: {args.path}", "items": len(fs_train), "epochs": result.best_epoch,
-                    "validation": result.best_val}
-    card = (f"# soundsearch head\n\nTrained with `soundsearch train {args.kind} {args.path}` on "
-            f"{len(fs_train)} items; best epoch {result.best_epoch}.\n\n"
-            f"Validation: {json.dumps(result.best_val)}\n")
-    state = collect_state(result.head, base.audio_encoder if cfg.audio.in_checkpoint else None,
-                          base.text_encoder if cfg.text.in_checkpoint else None)
-    model_id = save_checkpoint(args.out, cfg, state, card)
-    print(f"wrote {args.out} (model id {model_id}, {result.seconds:.0f} s)")
+    print(f"wrote {trained.out} (model id {trained.model_id}, {trained.seconds:.0f} s)")
     return 0
-
-
-def _finetune(args, base, train_items) -> int:
-    from dataclasses import replace
-
-    from soundsearch.jobs import run
-    from soundsearch.model.checkpoint import collect_state, save_checkpoint
-    from soundsearch.model.finetune import finetune
-
-    cfg = _train_config(args)
-    if args.lr is None:
-        cfg.lr = 2e-5  # the paper's rate for fine-tuning whole encoders
-    result = run(finetune(base, train_items, cfg), on_progress=_progress)
-    config = base.config
-    config.audio = replace(config.audio, in_checkpoint=True)
-    config.text = replace(config.text, in_checkpoint=True)
-    config.training = {"data": f"{args.kind}: {args.path}", "items": len(train_items),
-                       "epochs": cfg.epochs, "finetuned": True}
-    state = collect_state(result.head, base.audio_encoder, base.text_encoder)
-    card = (f"# soundsearch model (fine-tuned encoders)\n\nTrained end to end with `soundsearch train "
-            f"{args.kind} {args.path} --finetune` on {len(train_items)} items, {cfg.epochs} epochs.\n")
-    model_id = save_checkpoint(args.out, config, state, card)
-    print(f"wrote {args.out} (model id {model_id}, {result.seconds:.0f} s)")
-    return 0
-
-
-def _progress_count(stage: str, done: int, total: int) -> None:
-    print(f"[{stage}] {done}/{total}", file=sys.stderr, flush=True)
 
 
 def cmd_eval(args) -> int:
     from soundsearch.model import ModelError
-    from soundsearch.model.api import load_for_eval
-    from soundsearch.model.datasets import load_items
     from soundsearch.model.evaluate import format_table
-    from soundsearch.model.featureset import build_featureset
-    from soundsearch.model.train import evaluate_captions, evaluate_library
+    from soundsearch.model.workflow import evaluate_models
 
-    specs = args.model or ["default"]
-    named = [s.split("=", 1) if "=" in s else [s, s] for s in specs]
     try:
-        items = load_items(args.kind, args.path)
-        models = [(name, load_for_eval(spec, args.device)) for name, spec in named]
+        rows, n_items = evaluate_models(args.kind, args.path, args.model or ["default"],
+                                        args.modes.split(",") if args.modes else None, args.split,
+                                        args.device, on_progress=_progress)
     except (ModelError, FileNotFoundError, ValueError) as exc:
         print(f"soundsearch: {exc}", file=sys.stderr)
         return 2
-    if args.kind in ("clotho", "audiocaps"):
-        items = [i for i in items if i.group == args.split] or items
-    modes = args.modes.split(",") if args.modes else ([None] if len(models) > 1 else
-                                                       _default_modes(models[0][1]))
-    rows = {}
-    for name, model in models:
-        fs = build_featureset(model, items, progress=lambda d, t: _progress_count("encode", d, t))
-        for mode in modes:
-            label = name if mode is None else (f"{name} [{mode}]" if len(models) > 1 else mode)
-            fn = evaluate_captions if args.kind in ("clotho", "audiocaps") else evaluate_library
-            rows[label] = fn(model.head, fs, mode, device=model.device)
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
-        print(format_table(rows, title=f"{args.kind} {args.path} ({len(items)} items)"))
+        print(format_table(rows, title=f"{args.kind} {args.path} ({n_items} items)"))
     return 0
-
-
-def _default_modes(model) -> list:
-    return ["audio", "metadata", "late"] if model.config.head.fusion == "late" else [None]
 
 
 def cmd_train_default(args) -> int:

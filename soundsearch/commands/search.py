@@ -8,7 +8,6 @@ import sys
 import time
 from pathlib import Path
 
-from soundsearch import paths
 from soundsearch.commands.terminal import clean, json_text
 from soundsearch.jobs import Progress
 from soundsearch.jobs import run as run_job
@@ -83,28 +82,26 @@ def _filters(args):
                    tuple(args.format), args.folder, args.category, tuple(args.require), tuple(args.exclude))
 
 
-def _open(args):
-    """(settings, catalog, model) or raises SystemExit with a message."""
-    from soundsearch.library.catalog import Catalog, CatalogError
-    from soundsearch.model import ModelError, load_model
+def open_session(args):
+    """The session over the user's library with the model the settings (or --model/--device) ask
+    for, loaded; or SystemExit with a message."""
+    from soundsearch.library.catalog import CatalogError
+    from soundsearch.model import ModelError
+    from soundsearch.session import Session, with_overrides
     from soundsearch.settings import load_settings
 
-    settings = load_settings()
+    session = Session(with_overrides(load_settings(), args.model, args.device))
     try:
-        catalog = Catalog(paths.catalog_path())
-    except CatalogError as exc:
+        session.roots()  # opens the catalog: a damaged one is told before seconds of model loading
+        session.load_model()
+    except (CatalogError, ModelError) as exc:
         raise SystemExit(f"soundsearch: {exc}") from exc
-    device = args.device or (None if settings.device in ("", "auto") else settings.device)
-    try:
-        model = load_model(args.model or settings.model, device,
-                           yamnet=(settings.yamnet_model or True) if settings.yamnet else False)
-    except ModelError as exc:
-        raise SystemExit(f"soundsearch: {exc}") from exc
-    return settings, catalog, model
+    return session
 
 
 class ProgressLine:
-    """One status line on stderr, redrawn at most every 0.2 s (STYLE.md #4)."""
+    """One status line on stderr, redrawn at most every 0.2 s (every 5 s when not a terminal, so a
+    log file stays readable)."""
 
     def __init__(self) -> None:
         self.last = 0.0
@@ -134,31 +131,28 @@ class ProgressLine:
 
 
 def cmd_index(args) -> int:
-    from soundsearch.indexer import index_job
-    from soundsearch.library.scanner import scan
-
     dirs = [d.expanduser() for d in args.dirs]
     missing = [d for d in dirs if not d.is_dir()]
     if missing:  # before loading the model: a mistyped folder should not cost seconds
         print(f"soundsearch: not a folder: {missing[0]}", file=sys.stderr)
         return 2
-    settings, catalog, model = _open(args)
-    line = ProgressLine()
-    if not dirs and not catalog.roots():
+    session = open_session(args)
+    if not dirs and not session.catalog.roots():
         print("soundsearch: the library is empty: give folders, e.g. `soundsearch index ~/Sounds`",
               file=sys.stderr)
         return 2
+    line = ProgressLine()
     if dirs or not args.no_scan:
-        # No folders given: rescan every root first, so moved, renamed and deleted files are seen
-        # before embedding (an index that still lists a deleted file is the worse surprise).
-        follow = args.follow_links or settings.follow_links
-        scanned = run_job(scan(catalog, dirs or None, follow_links=follow), line)
+        # No folders given: every root is rescanned first, so moved, renamed and deleted files are
+        # seen before embedding (an index that still lists a deleted file is the worse surprise).
+        scanned = run_job(session.update_job(roots=dirs or None, index=False, near_copies=False,
+                                             follow_links=args.follow_links or None), line).scan
         line.close()
         print(f"scan: {len(scanned.added)} new, {len(scanned.changed)} changed, {len(scanned.moved)} moved, "
               f"{len(scanned.deleted)} deleted, {scanned.unchanged} unchanged, {scanned.errors} errors "
               f"({scanned.files_per_second:.0f} files/s)")
     started = time.process_time()
-    result = run_job(index_job(catalog, model, settings, batch_size=args.batch), line)
+    result = run_job(session.update_job(scan=False, near_copies=False, batch_size=args.batch), line).index
     line.close()
     cpu = time.process_time() - started
     for name, problem in result.problems.items():
@@ -170,7 +164,7 @@ def cmd_index(args) -> int:
     if result.files:
         print(f"       {result.files / secs:.1f} files/s, {result.audio_seconds / secs:.1f} audio-s/s "
               f"({result.realtime_factor:.0f}x real time), CPU {100 * cpu / secs:.0f}% of one core")
-    print(f"       {result.items} sounds searchable (model {model.model_id})")
+    print(f"       {result.items} sounds searchable (model {session.model.model_id})")
     if result.errors:
         print("       `soundsearch errors` lists the files that could not be used")
     return 0
@@ -197,13 +191,11 @@ def _print_hits(hits, as_json: bool, query: str) -> None:
 
 
 def cmd_search(args) -> int:
-    from soundsearch.search import SearchEngine
-
     if not args.text and not args.queries and not args.like:
         print("soundsearch: give a query text, --queries FILE.jsonl or --like ID", file=sys.stderr)
         return 2
-    settings, catalog, model = _open(args)
-    engine = SearchEngine(catalog, model, settings)
+    session = open_session(args)
+    catalog, engine = session.catalog, session.engine
     for name, problem in engine.problems.items():
         print(f"note: the {name} index was rebuilt from stored vectors ({problem})", file=sys.stderr)
     if not catalog.count():
@@ -214,7 +206,7 @@ def cmd_search(args) -> int:
         # Scanned but not (all) embedded: names and tags still find those files.
         waiting = catalog.count() - len(engine)
         print(f"note: {waiting:,} of {catalog.count():,} sounds are not indexed with this model "
-              f"({model.model_id}) yet: they are found by their names and tags only until "
+              f"({session.model.model_id}) yet: they are found by their names and tags only until "
               "`soundsearch index`", file=sys.stderr)
     filters = _filters(args)
     if args.queries:
@@ -245,10 +237,7 @@ def _batch(engine, args, filters) -> int:
 
 
 def cmd_similar(args) -> int:
-    from soundsearch.search import SearchEngine
-
-    settings, catalog, model = _open(args)
-    engine = SearchEngine(catalog, model, settings)
+    engine = open_session(args).engine
     target: int | Path = Path(args.target).expanduser()
     if not target.exists() and args.target.isdigit():
         target = int(args.target)

@@ -19,7 +19,7 @@ from soundsearch.settings import save_settings
 log = logging.getLogger(__name__)
 
 
-# results column → the attribute a browse list is sorted by in the backend
+# results column → the attribute a browse list is sorted by in the session
 BROWSE_SORT = {1: "name", 2: "duration", 3: "format", 4: "sample_rate", 5: "channels", 6: "path"}
 
 
@@ -36,11 +36,21 @@ class WindowActions:
 
     # -- start-up and background work ----------------------------------------------------------
     def start_background(self) -> None:
-        """Load the model (unless given), then scan and index every folder, all off the UI thread."""
+        """Load the model (unless given), then scan and index every folder, all off the UI thread.
+        A query restored from the last session is answered by its words first: torch's import holds
+        the interpreter lock for a second or more and would hold those results back."""
         QTimer.singleShot(0, self._warm_player)
-        if self.backend.model is None:
+        if self.search.busy and self.session.model is None:
+            self.search.busyChanged.connect(self._first_search_done)
+            return
+        if self.session.model is None:
             self.jobs.load_model()
         self.jobs.update(None, index=True)
+
+    def _first_search_done(self, busy: bool) -> None:
+        if not busy:
+            self.search.busyChanged.disconnect(self._first_search_done)
+            QTimer.singleShot(0, self.start_background)  # after the results are on screen
 
     def _warm_player(self) -> None:
         worker = call(self.player.warm, name="open audio output")
@@ -58,8 +68,8 @@ class WindowActions:
             self.show_message("No audio output device could be opened: auditions are silent")
 
     def _model_ready(self, model) -> None:
-        self.core.submit(self.backend.set_model, model, done=lambda _r: self.search.rerun(),
-                         name="engine")
+        # the engine over the new model is opened on the core thread, then the query runs again
+        self.core.submit(lambda: self.session.engine, done=lambda _r: self.search.rerun(), name="engine")
         self.show_message("Search model ready")
 
     def _model_failed(self, message: str) -> None:
@@ -70,7 +80,7 @@ class WindowActions:
         if kind == "update":
             duplicates = getattr(result, "duplicates", None)
             if duplicates is not None:
-                self.core.submit(self.backend.set_near_copies, duplicates, name="near duplicates")
+                self.core.submit(self.session.set_near_copies, duplicates, name="near duplicates")
             self.refresh_engine()
             index = getattr(result, "index", None)
             if index is not None:
@@ -83,11 +93,11 @@ class WindowActions:
         self.refresh_engine()
 
     def refresh_engine(self) -> None:
-        self.core.submit(self.backend.refresh, done=lambda _n: self._after_refresh(), name="refresh")
+        self.core.submit(self.session.refresh, done=lambda _n: self._after_refresh(), name="refresh")
 
     def catch_up(self) -> None:
         """Newly scanned or embedded sounds join the search at once (not at the next index save)."""
-        self.core.submit(self.backend.catch_up, done=self._caught_up, name="catch up")
+        self.core.submit(self.session.catch_up, done=self._caught_up, name="catch up")
 
     def _caught_up(self, added: int) -> None:
         # Re-rank only a list the user is not working through: a short one, or one with no row
@@ -101,14 +111,14 @@ class WindowActions:
         self.search.rerun()
 
     def refresh_summary(self) -> None:
-        self.core.submit(self.backend.summary, done=self._show_summary, name="library summary",
+        self.core.submit(self.session.summary, done=self._show_summary, name="library summary",
                          error=lambda exc: self.show_message(f"Cannot read the library catalog: {exc}"))
 
     def _show_summary(self, summary) -> None:
         self.summary = summary
         self.library.show_summary(summary)
         roots = [r["path"] for r in summary.roots]
-        self.core.submit(self.backend.folders, done=lambda counts: self.library.show_folders(counts, roots),
+        self.core.submit(self.session.folders, done=lambda counts: self.library.show_folders(counts, roots),
                          name="folders")
         self.filters.set_choices(summary.stats)
         self.stack.setCurrentWidget(self.page if summary.roots else self.empty)
@@ -120,7 +130,7 @@ class WindowActions:
             self.show_message(f"Not a folder: {folder}")
             return
         self.stack.setCurrentWidget(self.page)
-        self.core.submit(self.backend.add_root, folder, name="add folder",
+        self.core.submit(self.session.add_root, folder, name="add folder",
                          done=lambda root: self._folder_added(root),
                          error=lambda exc: self.show_message(f"Cannot add {folder}: {exc}"))
 
@@ -129,7 +139,7 @@ class WindowActions:
         self.refresh_summary()
 
     def remove_folder(self, folder: Path) -> None:
-        self.core.submit(self.backend.remove_root, Path(folder), name="remove folder",
+        self.core.submit(self.session.remove_root, Path(folder), name="remove folder",
                          done=lambda _ids: self._after_refresh(),
                          error=lambda exc: self.show_message(f"Cannot remove {folder}: {exc}"))
 
@@ -171,7 +181,7 @@ class WindowActions:
         self.transport.set_feedback_counts(len(self.search.liked), len(self.search.disliked))
         self.model.set_hits(outcome.hits)
         header = self.view.horizontalHeader()
-        if outcome.browse:  # shown in the backend's order, which the header says
+        if outcome.browse:  # shown in the session's order, which the header says
             key, descending = self.search.sort
             column = next((c for c, k in BROWSE_SORT.items() if k == key), -1)
             order = Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder
@@ -205,8 +215,12 @@ class WindowActions:
             self.search_box.show_context("")
         note = "New search: likes and dislikes cleared · " if getattr(self, "_cleared_note", False) else ""
         self._cleared_note = False
-        if not self.backend.model and request.kind != "collection":
+        if not self.session.model and request.kind == "similar":
             self.show_message(note + "Loading the search model… results appear as soon as it is ready")
+        elif outcome.by_words:
+            # answered by names and tags; the model's ranking replaces it when it arrives
+            self.show_message(f"{note}{len(outcome.hits):,} {what} by name and tag · loading the search "
+                              "model for the sound itself…")
         elif outcome.browse:
             more = f", the first {len(outcome.hits):,} loaded (scroll for more)" \
                 if len(outcome.hits) < outcome.total else ""
@@ -280,7 +294,7 @@ class WindowActions:
         self.audition.set_volume(value)
 
     def _set_hide_duplicates(self, on: bool) -> None:
-        self.settings.hide_duplicates = bool(on)  # the backend reads the same settings object
+        self.settings.hide_duplicates = bool(on)  # the session reads the same settings object
         self.search.rerun()
 
     def _set_autoplay(self, on: bool) -> None:
@@ -306,7 +320,7 @@ class WindowActions:
         for root in [r for r in roots if r not in old_roots]:
             self.add_folder(root)
         changed = {f.name for f in dataclasses.fields(new) if getattr(new, f.name) != getattr(old, f.name)}
-        # one settings object is shared with the backend; copy the values into it
+        # one settings object is shared with the session; copy the values into it
         for name in changed:
             setattr(old, name, getattr(new, name))
         self.transport.autoplay.setChecked(old.autoplay)
@@ -319,8 +333,7 @@ class WindowActions:
             self.jobs.load_model()
             self.jobs.update(None)
         elif changed & {"fusion_weight", "long_file_seconds", "lexical_weight"}:
-            if self.backend.model is not None:
-                self.core.submit(self.backend.set_model, self.backend.model, name="engine")
+            self.core.submit(self.session.reset_engine, name="engine")
             self.jobs.update(None)
         self.save_settings()
 
@@ -347,7 +360,7 @@ class WindowActions:
         last = st.load_str("last_query")
         if last:
             self.search_box.set_text(last)
-            self.search.text = last  # searched as soon as the model is ready
+            self.search.query(last)  # found by its words now, ranked again when the model is ready
 
     def save_state(self) -> None:
         st = self.state

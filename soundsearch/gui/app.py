@@ -2,8 +2,10 @@
 
 The window is shown before anything heavy happens: torch and the model load on a worker thread
 after the first paint (cold start to a usable window is measured by ``SOUNDSEARCH_STARTUP_PROBE=1``,
-which logs the time and quits). Nothing here, or anywhere in soundsearch, opens a network
-connection; the model libraries are told so too.
+which logs the time and quits; ``SOUNDSEARCH_STARTUP_PROBE="door slam"`` also searches those words
+and logs when the first results and the model's results arrive: tests/benchmarks/bench_startup.py).
+Nothing here, or anywhere in soundsearch, opens a network connection; the model libraries are told
+so too.
 """
 
 from __future__ import annotations
@@ -41,20 +43,20 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     return app
 
 
-def build_window(settings=None, backend=None, player=None, start_jobs: bool = True):
-    """The main window over the user's catalog (or the given backend/player, for tests)."""
+def build_window(settings=None, session=None, player=None, start_jobs: bool = True):
+    """The main window over the user's catalog (or the given session/player, for tests)."""
     from soundsearch.audio.playback import Player
     from soundsearch.collections import Collections
-    from soundsearch.gui.backend import Backend
     from soundsearch.gui.icons import app_icon
     from soundsearch.gui.main_window import MainWindow
+    from soundsearch.session import Session
     from soundsearch.settings import load_settings
 
-    settings = settings or (backend.settings if backend else load_settings())
-    backend = backend or Backend(settings)
+    settings = settings or (session.settings if session else load_settings())
+    session = session or Session(settings)
     player = player or Player(device=settings.output_device, volume=settings.volume)
     QApplication.instance().setWindowIcon(app_icon())
-    return MainWindow(backend, player, Collections(), start_jobs=start_jobs)
+    return MainWindow(session, player, Collections(), start_jobs=start_jobs)
 
 
 def seconds_since_process_start() -> float:
@@ -68,6 +70,32 @@ def seconds_since_process_start() -> float:
         return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError, AttributeError):
         return time.perf_counter() - _T0
+
+
+def _rss_mb() -> float:
+    """Resident memory of this process in MB (Linux; 0 elsewhere)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError, AttributeError):
+        return 0.0
+
+
+def _probe_query(app, window, text: str) -> None:
+    """Search ``text`` as soon as the window is up; print when the first results arrive (names and
+    tags, before the model) and when the model's ranking does, with the memory at each; then quit."""
+
+    def shown(outcome) -> None:
+        ranked = not outcome.by_words
+        print(f"startup: {'model-ranked' if ranked else 'first'} results ({len(outcome.hits)} hits) after "
+              f"{seconds_since_process_start():.3f} s, RSS {_rss_mb():.0f} MB", file=sys.stderr, flush=True)
+        if ranked:
+            window.close()
+            app.quit()
+
+    window.search.resultsReady.connect(shown)
+    window.search_box.set_text(text)
+    window.search.query(text)
 
 
 def _no_display() -> bool:
@@ -91,9 +119,12 @@ def run_app(argv: list[str] | None = None) -> int:
         elapsed = seconds_since_process_start()
         log.info("window usable %.2f s after start (model loads in the background)", elapsed)
         if probe:
-            print(f"startup: window usable after {elapsed:.3f} s", file=sys.stderr)
-            window.close()
-            app.quit()
+            print(f"startup: window usable after {elapsed:.3f} s, RSS {_rss_mb():.0f} MB", file=sys.stderr)
+            if probe == "1":
+                window.close()
+                app.quit()
+            else:
+                _probe_query(app, window, probe)
 
     QTimer.singleShot(0, usable)
     code = app.exec()

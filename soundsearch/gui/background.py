@@ -34,11 +34,9 @@ class _Queued:
     cancellable: bool = True
 
 
-def _load_model_job(backend) -> Job:
+def _load_model_job(session) -> Job:
     yield Progress("model", 0, None, "")
-    model = backend.model_loader(backend.settings)
-    backend.model = model  # the indexer (this thread) and the engine (core thread) use it from now on
-    return model
+    return session.load_model()  # the session makes it current for the indexer and the engine
 
 
 class BackgroundJobs(QObject):
@@ -51,9 +49,9 @@ class BackgroundJobs(QObject):
     refreshWanted = Signal()  # enough new sounds are indexed to be worth a search-engine refresh
     catchUpWanted = Signal()  # sounds were scanned or embedded since the last one: make them searchable
 
-    def __init__(self, backend, panel: ProgressPanel, parent=None) -> None:
+    def __init__(self, session, panel: ProgressPanel, parent=None) -> None:
         super().__init__(parent)
-        self.backend = backend
+        self.session = session
         self.panel = panel
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(1)
@@ -71,16 +69,16 @@ class BackgroundJobs(QObject):
     def load_model(self) -> None:
         self.queue = [q for q in self.queue if q.kind != "model"]
         self._enqueue(_Queued("model", "Loading the search model…",
-                              lambda _t: _load_model_job(self.backend), cancellable=False))
+                              lambda _t: _load_model_job(self.session), cancellable=False))
 
     def update(self, roots: list | None = None, index: bool = True) -> None:
         """Scan ``roots`` (all when None) and index what is new; merges with a waiting update."""
         for q in self.queue:
             if q.kind == "update":  # one waiting update that scans everything covers both
-                q.factory = lambda t: self.backend.update_job(t, None, index)
+                q.factory = lambda t: self.session.update_job(t, None, index)
                 return
         self._enqueue(_Queued("update", "Scanning folders…",
-                              lambda t, r=roots: self.backend.update_job(t, r, index)))
+                              lambda t, r=roots: self.session.update_job(t, r, index)))
 
     def cancel(self) -> None:
         """Stop the running job (work committed so far is kept) and drop waiting scans."""

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from soundsearch.gui.backend import LibrarySummary
+from soundsearch.session import LibrarySummary
 
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 

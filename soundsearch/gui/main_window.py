@@ -24,7 +24,6 @@ from soundsearch.collections import Collections
 from soundsearch.gui.about import show_about
 from soundsearch.gui.actions import WindowActions
 from soundsearch.gui.audition import Audition
-from soundsearch.gui.backend import Backend, LibrarySummary
 from soundsearch.gui.background import BackgroundJobs
 from soundsearch.gui.collections_panel import CollectionsPanel
 from soundsearch.gui.detail import DetailPane
@@ -44,13 +43,14 @@ from soundsearch.gui.transport import TransportBar
 from soundsearch.gui.waveform import WaveformView
 from soundsearch.gui.window_state import WindowState
 from soundsearch.gui.worker import CoreThread
+from soundsearch.session import LibrarySummary, Session
 from soundsearch.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
 class MainWindow(WindowActions, QMainWindow):
-    def __init__(self, backend: Backend, player: Player, collections: Collections | None = None,
+    def __init__(self, session: Session, player: Player, collections: Collections | None = None,
                  settings_path: Path | None = None, state: WindowState | None = None,
                  start_jobs: bool = True) -> None:
         super().__init__()
@@ -61,14 +61,14 @@ class MainWindow(WindowActions, QMainWindow):
         self.setWindowTitle("soundsearch")
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)  # drop a folder anywhere to add it
-        self.backend = backend
-        self.settings: Settings = backend.settings
+        self.session = session
+        self.settings: Settings = session.settings
         self.settings_path = settings_path
         self.player = player
         self.collections = collections or Collections()
         self.state = state or WindowState()
         self.summary = LibrarySummary()
-        self.core = CoreThread(backend, self)
+        self.core = CoreThread(session, self)
         apply_theme(self.settings.theme)
         self._build()
         self._connect()
@@ -99,7 +99,7 @@ class MainWindow(WindowActions, QMainWindow):
         self.audition = Audition(self.player, self.waveform, self.peaks, self)
         self.audition.set_loop(self.settings.loop)
         self.audition.set_volume(self.settings.volume)
-        self.jobs = BackgroundJobs(self.backend, self.progress, self)
+        self.jobs = BackgroundJobs(self.session, self.progress, self)
 
         self.side = QTabWidget(self)
         self.side.setObjectName("side")
@@ -182,7 +182,7 @@ class MainWindow(WindowActions, QMainWindow):
         if not members:
             self.show_message(f"{name} is empty: nothing to export")
             return
-        self.core.submit(self.backend.hits_for, members, name="collection sounds",
+        self.core.submit(self.session.hits_for, members, name="collection sounds",
                          done=lambda hits: self.metadata.export(hits) if hits else
                          self.show_message(f"None of the sounds in {name} is in the library now"))
 

@@ -29,25 +29,25 @@ def _count(n: int, what: str) -> str:
 
 
 # -- on the core thread ------------------------------------------------------------------------------
-def _records(backend, ids: list[int]) -> list:
-    return backend.catalog.get_many(ids)
+def _records(session, ids: list[int]) -> list:
+    return session.catalog.get_many(ids)
 
 
-def _edit(backend, ids: list[int], ops: list, label: str):
+def _edit(session, ids: list[int], ops: list, label: str):
     from soundsearch.library.user_edits import plan_batch
 
-    entry = backend.catalog.set_edits(plan_batch(backend.catalog.get_many(ids), ops), label)
-    backend.refresh()
+    entry = session.catalog.set_edits(plan_batch(session.catalog.get_many(ids), ops), label)
+    session.refresh()
     return entry
 
 
-def _step(backend, back: bool):
-    entry = backend.catalog.undo() if back else backend.catalog.redo()
-    backend.refresh()
+def _step(session, back: bool):
+    entry = session.catalog.undo() if back else session.catalog.redo()
+    session.refresh()
     return entry
 
 
-def write_job(backend, ids: list[int], keep_times: bool, cancel: CancelToken) -> Job:
+def write_job(session, ids: list[int], keep_times: bool, cancel: CancelToken) -> Job:
     """Write tags into the files (a big WAV is decoded twice to verify it: seconds, so this runs
     as a background job, on the job thread's own catalog). Returns [(path, why not)]."""
     from soundsearch.jobs import Progress
@@ -55,7 +55,7 @@ def write_job(backend, ids: list[int], keep_times: bool, cancel: CancelToken) ->
     from soundsearch.library.tagging import TagWriteError, write_record
 
     failures: list[tuple[Path, str]] = []
-    with Catalog(backend.catalog_path) as catalog:
+    with Catalog(session.catalog_path) as catalog:
         records = catalog.get_many(ids)
         yield Progress("write-tags", 0, len(records), "")
         for n, record in enumerate(records, 1):
@@ -68,28 +68,18 @@ def write_job(backend, ids: list[int], keep_times: bool, cancel: CancelToken) ->
     return failures
 
 
-def _plan_rename(backend, ids: list[int], creator: str, source: str) -> list:
+def _plan_rename(session, ids: list[int], creator: str, source: str) -> list:
     from soundsearch.library.rename import plan_rename
 
-    return plan_rename(backend.catalog.get_many(ids), creator, source)
+    return plan_rename(session.catalog.get_many(ids), creator, source)
 
 
-def _rename(backend, plans: list):
+def _rename(session, plans: list):
     from soundsearch.library.rename import apply_rename
 
-    entry, failures = apply_rename(backend.catalog, plans)
-    backend.refresh()
+    entry, failures = apply_rename(session.catalog, plans)
+    session.refresh()
     return entry, failures
-
-
-def reembed_job(backend, cancel: CancelToken) -> Job:
-    """Re-embed changed metadata texts (no scanning, no audio), on the job thread's own catalog."""
-    from soundsearch.indexer import index_job
-    from soundsearch.library.catalog import Catalog
-
-    with Catalog(backend.catalog_path) as catalog:
-        return (yield from index_job(catalog, backend.model, backend.settings, cancel,
-                                     index_dir=backend.index_dir, limit=0))
 
 
 def export_job(items: list, folder: Path, options, pattern: str, cancel: CancelToken) -> Job:
@@ -156,13 +146,13 @@ class MetadataController(QObject):
         last = self.w.search.last
         self._pending_message, self._pending_request = message, (last.request if last else None)
         self.w.search.rerun()
-        if self.w.backend.model is not None:
+        if self.w.session.model is not None:
             self.w.jobs._enqueue(_Queued("metadata", "Updating the search text…",
-                                         lambda t: reembed_job(self.w.backend, t)))
+                                         self.w.session.reembed_job))
 
     def _job_finished(self, kind: str, result) -> None:
         if kind == "metadata":
-            self.w.refresh_engine()
+            self.w.core.submit(self.w.session.refresh, done=self._refreshed, name="refresh")
         elif kind == "write-tags":
             self._written(result)
         elif kind == "export":
@@ -170,6 +160,9 @@ class MetadataController(QObject):
             failed = "; ".join(f"{p.name}: {r}" for p, r in result.failed[:3])
             self.w.show_message(f"Exported {_count(len(result.written), 'file')} to {folder}"
                                 + (f" — {len(result.failed)} failed: {failed}" if result.failed else ""))
+
+    def _refreshed(self, _items: int) -> None:
+        self.w._after_refresh()  # re-runs the search: _refresh_detail shows the message again
 
     def _refresh_detail(self, outcome) -> None:
         if self._pending_message:
@@ -198,7 +191,7 @@ class MetadataController(QObject):
         if not ops:
             return
         label = ", ".join(f"{o.kind} {o.name}" for o in ops)
-        self.w.core.submit(_edit, self.w.backend, ids, ops, label, name="edit metadata",
+        self.w.core.submit(_edit, self.w.session, ids, ops, label, name="edit metadata",
                            done=lambda e: self._done(f"Edited {_count(e.files if e else 0, 'sound')} "
                                                      "(Ctrl+Z undoes)"),
                            error=lambda exc: self.w.show_message(f"Edit failed: {exc}"))
@@ -210,7 +203,7 @@ class MetadataController(QObject):
             else:
                 self._done(f"{'Undid' if back else 'Redid'}: {entry.label} ({_count(entry.files, 'file')})")
 
-        self.w.core.submit(_step, self.w.backend, back, name="undo", done=shown,
+        self.w.core.submit(_step, self.w.session, back, name="undo", done=shown,
                            error=lambda exc: self.w.show_message(f"Undo failed: {exc}"))
 
     # -- write into the files ----------------------------------------------------------------------
@@ -220,7 +213,7 @@ class MetadataController(QObject):
             return
         self._writing = len(ids)
         self.w.jobs._enqueue(_Queued("write-tags", f"Writing tags into {len(ids)} files…",
-                                     lambda t: write_job(self.w.backend, ids, keep_times, t)))
+                                     lambda t: write_job(self.w.session, ids, keep_times, t)))
 
     def _written(self, failures: list) -> None:
         written = _count(self._writing - len(failures), "file")
@@ -234,13 +227,13 @@ class MetadataController(QObject):
         ids = self._ids()
         if not ids:
             return None
-        core, backend = self.w.core, self.w.backend
+        core, session = self.w.core, self.w.session
         dialog = self.dialog = RenamePreview(
-            lambda c, s: core.submit(_plan_rename, backend, ids, c, s, done=dialog.show_plans), self.w)
+            lambda c, s: core.submit(_plan_rename, session, ids, c, s, done=dialog.show_plans), self.w)
         failed = lambda exc: self.w.show_message(f"Rename failed: {exc}")  # noqa: E731
-        dialog.accepted.connect(lambda: core.submit(_rename, backend, dialog.plans, name="rename",
+        dialog.accepted.connect(lambda: core.submit(_rename, session, dialog.plans, name="rename",
                                                     done=self._renamed, error=failed))
-        core.submit(_plan_rename, backend, ids, "", "", done=dialog.show_plans)
+        core.submit(_plan_rename, session, ids, "", "", done=dialog.show_plans)
         dialog.open()
         return dialog
 

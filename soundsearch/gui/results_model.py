@@ -1,4 +1,4 @@
-"""The results table: an adapter from a list of search hits to Qt's item model (STYLE.md shapes).
+"""The results table: an adapter from a list of search hits to Qt's item model.
 
 Columns are one tuple of ``(header, getter, formatter)``; sorting compares the getter's value.
 Dragging rows out gives other apps the files (see :func:`file_mime`).

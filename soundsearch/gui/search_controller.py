@@ -36,6 +36,7 @@ class Outcome:
     seconds: float
     total: int = 0  # hits in all (more than len(hits) when a page is loaded)
     browse: bool = False  # the library listed by filters alone, no words
+    by_words: bool = False  # found by names and tags only: the model was not loaded yet
 
 
 def _words(text: str) -> str:
@@ -55,7 +56,7 @@ class SearchController(QObject):
     feedbackCleared = Signal()  # a new query text dropped the likes and dislikes of the old one
 
     def __init__(self, core, collections=None, k: int = PAGE, parent=None) -> None:
-        """``core``: a :class:`~soundsearch.gui.worker.CoreThread` over a Backend."""
+        """``core``: a :class:`~soundsearch.gui.worker.CoreThread` over a Session."""
         super().__init__(parent)
         self.core = core
         self.collections = collections
@@ -163,20 +164,20 @@ class SearchController(QObject):
         self._running = True
         self.busyChanged.emit(True)
         started = time.monotonic()
-        backend = self.core.backend
+        session = self.core.session
         k = self.k
         filters = request.filters if request.filters.active else None
         if request.kind == "similar":
             typed = parse_query(request.text)[1]
             filters = typed.merged(request.filters) if typed.active else filters
-            fn, args = backend.similar, (request.target, filters, k)
+            fn, args = session.similar, (request.target, filters, k)
         elif request.kind == "copies":
-            fn, args = backend.copies, (request.target,)
+            fn, args = session.copies, (request.target,)
         elif request.kind == "collection":
             members = self.collections.members(request.target) if self.collections is not None else []
-            fn, args = backend.hits_for, (members,)
+            fn, args = session.hits_for, (members,)
         else:
-            fn, args = backend.search, (request.text, filters, request.liked, request.disliked, k, self.sort)
+            fn, args = session.search, (request.text, filters, request.liked, request.disliked, k, self.sort)
         self.core.submit(fn, *args,
                          done=lambda hits: self._done(request, hits, started),
                          error=lambda exc: self._error(request, exc),
@@ -192,7 +193,7 @@ class SearchController(QObject):
         browse = total is not None and not parse_query(request.text)[0].strip() and request.kind == "query"
         shown = list(hits or [])
         self.last = Outcome(request, shown, time.monotonic() - started,
-                            len(shown) if total is None else total, browse)
+                            len(shown) if total is None else total, browse, getattr(hits, "by_words", False))
         self.resultsReady.emit(self.last)
 
     def _error(self, request: Request, exc: Exception) -> None:

@@ -1,4 +1,4 @@
-"""Run core work off the UI thread (STYLE.md #3, #4).
+"""Run core work off the UI thread, so the window never waits for the catalog, a model or a job.
 
 :class:`JobWorker` drives a core generator job (``yield Progress``): it checks the cancel token
 before each ``next()``, forwards progress at most every 100 ms (the newest value wins, so a job
@@ -144,11 +144,11 @@ def serial_pool(name: str) -> QThreadPool:
 
 
 class CoreThread(QObject):
-    """Runs calls on a Backend one at a time on its own thread (the catalog connection's home)."""
+    """Runs calls on a Session one at a time on its own thread (the catalog connection's home)."""
 
-    def __init__(self, backend, parent=None) -> None:
+    def __init__(self, session, parent=None) -> None:
         super().__init__(parent)
-        self.backend = backend
+        self.session = session
         self.pool = serial_pool("core")
         self._inflight: set[JobWorker] = set()
         self.closed = False  # after shutdown, late results are dropped, not sent to dead widgets
@@ -175,16 +175,16 @@ class CoreThread(QObject):
         return not self._inflight
 
     def shutdown(self, timeout_ms: int = 5000) -> None:
-        """Let queued calls finish, then close the backend on its own thread."""
+        """Let queued calls finish, then close the session on its own thread."""
         self.closed = True
-        self.pool.start(_Closer(self.backend))
+        self.pool.start(_Closer(self.session))
         self.pool.waitForDone(timeout_ms)
 
 
 class _Closer(QRunnable):
-    def __init__(self, backend) -> None:
+    def __init__(self, session) -> None:
         super().__init__()
-        self.backend = backend
+        self.session = session
 
     def run(self) -> None:
-        self.backend.close()
+        self.session.close()

@@ -1,4 +1,5 @@
-"""Exact (brute-force) cosine k-NN in numpy: the oracle the HNSW index is checked against (STYLE.md #10).
+"""Exact (brute-force) cosine k-NN in numpy: the oracle the HNSW index is
+checked against.
 
 Also the fallback for small candidate sets (a narrow filter), where scanning a few thousand vectors
 is both faster and exact.

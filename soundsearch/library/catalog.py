@@ -23,6 +23,7 @@ from soundsearch.library.catalog_file import damage, roots_path, save_roots
 from soundsearch.library.catalog_stats import catalog_stats
 from soundsearch.library.edit_log import EditLog
 from soundsearch.library.metadata import Metadata
+from soundsearch.library.pathkeys import display_path, norm_path
 from soundsearch.library.predicted import PredictedTagStore
 from soundsearch.library.schema import CatalogDamaged, CatalogError, migrate
 from soundsearch.library.search_tables import SearchTableStore
@@ -37,16 +38,6 @@ _COLUMNS = ("f.id, f.path, r.path, f.size, f.mtime_ns, f.content_hash, f.duratio
             "f.channels, f.bit_depth, f.format, f.metadata, f.status, f.error, f.frames, f.subtype, "
             "f.note, f.user, f.meta_text")
 SELECT_FILES = f"SELECT {_COLUMNS} FROM files f JOIN roots r ON r.id = f.root_id"
-
-
-def norm_path(path: str | bytes | os.PathLike) -> bytes:
-    """The catalog's key for a path: absolute, normalised, as the file system's bytes."""
-    return os.fsencode(os.path.abspath(os.fsdecode(path)))
-
-
-def display_path(path: str | bytes | os.PathLike) -> str:
-    """A path for people and JSON: bytes that are not UTF-8 show as \\xNN escapes."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def _under(prefix: bytes) -> tuple[bytes, bytes]:
@@ -133,6 +124,8 @@ def _metadata(text) -> Metadata:
 
 
 class Catalog(EmbeddingStore, PredictedTagStore, EditLog, SearchTableStore):
+    _select_files = SELECT_FILES  # for the mixins' own queries
+
     def __init__(self, path: str | Path, timeout: float = 30.0) -> None:
         self.path = path
         if str(path) != ":memory:":

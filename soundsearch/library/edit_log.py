@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from soundsearch.library.metadata import Metadata
+from soundsearch.library.pathkeys import norm_path
 from soundsearch.library.user_edits import effective_text, normalise
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,6 @@ class EditLog:
             return self._log(db, "rename", label, [[i, o, n] for i, o, n in moves])
 
     def _follow(self, db: sqlite3.Connection, file_id: int, new_path: str) -> None:
-        from soundsearch.library.catalog import norm_path
         from soundsearch.library.metadata import ReadContext, read_metadata
 
         found = self.root_of(new_path)  # type: ignore[attr-defined]

@@ -1,6 +1,6 @@
 """Scanning: bring the catalog in step with the library folders, incrementally.
 
-``scan(catalog)`` is a job (a generator of Progress, STYLE.md #3). For each root it walks the
+``scan(catalog)`` is a job (a generator of Progress, see :mod:`soundsearch.jobs`). For each root it walks the
 folders (:mod:`~soundsearch.library.walk`), compares every audio file's size and mtime with one
 snapshot of the catalog, and only opens the files that are new or changed:
 

@@ -1,4 +1,4 @@
-"""The catalog's bookkeeping of embedding vectors, used by the indexer (issue 4).
+"""The catalog's bookkeeping of embedding vectors, used by the indexer.
 
 Audio and metadata vectors are stored separately per (file, model) so that a tag edit or a new
 fusion weight re-fuses without decoding audio again. Vectors are raw float32 bytes; rows go with
@@ -11,12 +11,8 @@ import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from soundsearch.library.catalog import FileRecord
 
 
 @dataclass
@@ -40,21 +36,22 @@ def _blob(vec: np.ndarray | None) -> bytes | None:
 
 
 class EmbeddingStore:
-    """Mixed into :class:`~soundsearch.library.catalog.Catalog`."""
+    """Mixed into :class:`~soundsearch.library.catalog.Catalog`, which provides the connection, the
+    query that reads file rows and the records it turns them into (this module does not import the
+    catalog: the catalog imports it)."""
 
     _db: sqlite3.Connection
+    _select_files: str  # SELECT ... FROM files f JOIN roots r ...
 
     def pending_embeddings(self, model_id: str, limit: int | None = None,
-                           tag_sources: Sequence[str] = ()) -> list[FileRecord]:
+                           tag_sources: Sequence[str] = ()) -> list:
         """Usable files (ok or metadata_only) with no row for ``model_id``, or whose row was computed
         from other content, then (after every new file) embedded files that a tagger in
         ``tag_sources`` has not heard yet: a tagger switched on later (YAMNet) tags the library that
         is already indexed. A row with an error and the same content is not retried."""
-        from soundsearch.library.catalog import SELECT_FILES
-
         untagged = " OR ".join("NOT EXISTS (SELECT 1 FROM predicted_scores p WHERE p.file_id = f.id "
                                "AND p.source = ?)" for _ in tag_sources)
-        sql = (f"{SELECT_FILES} LEFT JOIN embeddings e ON e.file_id = f.id AND e.model_id = ? "
+        sql = (f"{self._select_files} LEFT JOIN embeddings e ON e.file_id = f.id AND e.model_id = ? "
                "WHERE f.status IN ('ok', 'metadata_only') "
                "AND (e.file_id IS NULL OR e.content_hash IS NOT f.content_hash"
                + (f" OR (e.audio IS NOT NULL AND e.error IS NULL AND ({untagged}))" if untagged else "")
@@ -65,12 +62,10 @@ class EmbeddingStore:
             params += (int(limit),)
         return list(self._records(sql, params))  # type: ignore[attr-defined]
 
-    def stale_metadata(self, model_id: str) -> list[FileRecord]:
-        """Files whose audio vector is current but whose metadata text changed since (re-embed the
-        text and re-fuse; no decoding needed)."""
-        from soundsearch.library.catalog import SELECT_FILES
-
-        sql = (f"{SELECT_FILES} JOIN embeddings e ON e.file_id = f.id AND e.model_id = ? "
+    def stale_metadata(self, model_id: str) -> list:
+        """FileRecords of the files whose audio vector is current but whose metadata text changed
+        since (re-embed the text and re-fuse; no decoding needed)."""
+        sql = (f"{self._select_files} JOIN embeddings e ON e.file_id = f.id AND e.model_id = ? "
                "WHERE e.content_hash IS f.content_hash AND e.meta_text IS NOT f.meta_text ORDER BY f.id")
         return list(self._records(sql, (model_id,)))  # type: ignore[attr-defined]
 

@@ -1,8 +1,8 @@
-"""The runtime model API used by the indexer, search and the GUI (CONTRACTS.md, "Runtime API").
+"""The runtime model API used by the indexer, search and the GUI.
 
 A :class:`RetrievalModel` bundles the audio encoder, the text encoder and the hybrid head on one
-device and turns numpy audio / strings into float32 numpy vectors (STYLE.md #9): inputs sorted by
-length and batched, ``torch.inference_mode``, results in input order.
+device and turns numpy audio / strings into float32 numpy vectors (no tensor leaves this
+package): inputs sorted by length and batched, ``torch.inference_mode``, results in input order.
 """
 
 from __future__ import annotations

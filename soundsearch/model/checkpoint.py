@@ -1,7 +1,7 @@
 """Model checkpoints: a folder with ``config.json``, ``model.safetensors`` and ``card.md``.
 
 Loading never unpickles: weights are safetensors, configuration is JSON read into dataclasses
-(STYLE.md #6). The head's tensors are stored under ``head.*``; encoders whose weights do not come
+(typed, versioned). The head's tensors are stored under ``head.*``; encoders whose weights do not come
 from their own package (fine-tuned or random-init ones) are stored under ``audio_encoder.*`` /
 ``text_encoder.*`` and flagged ``in_checkpoint`` in the config.
 

@@ -237,6 +237,10 @@ def audiocaps_items(root: Path) -> list[Item]:
     return items
 
 
+DATASETS = ("clotho", "audiocaps", "library", "catalog")  # what load_items reads
+CAPTIONED = ("clotho", "audiocaps")  # one positive per caption, fixed train/val/test groups
+
+
 def load_items(kind: str, path: Path) -> list[Item]:
     if kind == "clotho":
         return clotho_items(path)

@@ -1,8 +1,8 @@
 """Mel filterbanks and a log-mel front end in plain torch.
 
 torchaudio is not usable beside the CPU torch wheel here and librosa is not a run-time dependency
-(ARCHITECTURE.md), yet the pretrained encoders were trained on features from those libraries, so
-the filterbanks below reproduce their formulas exactly:
+(it pulls in numba and scikit-learn), yet the pretrained encoders were trained on features from
+those libraries, so the filterbanks below reproduce their formulas exactly:
 
 - ``mel_filterbank``: librosa's ``filters.mel`` (HTK or Slaney mel scale, triangles in Hz, optional
   "slaney" area or L1/L2 row normalisation). aisfx used it with ``htk=True, norm=1``.

@@ -13,7 +13,7 @@
 4. The shipped head is then trained the same way on every package (``final="all"``, the epoch
    counts from step 3) or is the measured one (``final="train"``); the model card says which.
 
-The dev library is ../shared/corpus/fetch_dev_library.sh plus tests/benchmarks/fetch_more_sounds.sh
+The dev library is tests/benchmarks/fetch_dev_library.sh plus tests/benchmarks/fetch_more_sounds.sh
 (more packages, none of them held out): the breadth of sounds, not the head, was what limited the
 audio branch on unseen packages.
 """
@@ -39,18 +39,11 @@ from soundsearch.model.checkpoint import EncoderSpec, collect_state, save_checkp
 from soundsearch.model.datasets import Item, library_items
 from soundsearch.model.evaluate import keyword_scores, multi_positive_metrics, random_baseline
 from soundsearch.model.featureset import FeatureSet, build_featureset, score_matrix
+from soundsearch.model.heads import average_heads, calibrate_fusion, center_queries, scale_metadata
 from soundsearch.model.hybrid import HybridModel, PoolConfig
-from soundsearch.model.train import (
-    MemoryConfig,
-    TrainConfig,
-    attach_memory,
-    average_heads,
-    calibrate_fusion,
-    center_queries,
-    label_queries,
-    scale_metadata,
-    train_head,
-)
+from soundsearch.model.memory import MemoryConfig, attach_memory
+from soundsearch.model.scoring import label_queries
+from soundsearch.model.train import TrainConfig, train_head
 
 log = logging.getLogger(__name__)
 
@@ -86,12 +79,12 @@ class Recipe:
     # Heads trained with different seeds and averaged into one (average_heads): the validation
     # split is small, so one run's epoch choice is noisy; the mean of five is steadier and better.
     seeds: int = 5
-    # Queries centred on the mean training caption (train.center_queries). Off: a full retrain with
+    # Queries centred on the mean training caption (heads.center_queries). Off: a full retrain with
     # it (2026-12-02) moved held-out audio-only MAP 0.074 -> 0.076 (names), 0.196 -> 0.196
     # (descriptive), but the shifted query side cost metadata 0.578 -> 0.543 and late 0.594 -> 0.586
     # on descriptive queries.
     center_queries: bool = False
-    # Caption memory of the training sounds (train.attach_memory), attached after averaging;
+    # Caption memory of the training sounds (memory.attach_memory), attached after averaging;
     # None = the plain head.
     memory: MemoryConfig | None = field(default_factory=MemoryConfig)
     max_seconds: float = 30.0
@@ -179,7 +172,8 @@ def train_default(recipe: Recipe, out: Path, measure_out: Path | None = None) ->
     """Measure on held-out packages, then write the shipped head to ``out``. Returns the results."""
     root = Path(recipe.library)
     if not root.is_dir():
-        raise FileNotFoundError(f"dev library not found at {root} (run shared/corpus/fetch_dev_library.sh)")
+        raise FileNotFoundError(f"dev library not found at {root} "
+                                "(run tests/benchmarks/fetch_dev_library.sh)")
     yield Progress("read", 0, None, f"reading metadata under {root}")
     items = [it for it in library_items(root) if it.captions or it.group in recipe.heldout]
     train_items, val_items, held_items = split(items, recipe)
@@ -292,7 +286,7 @@ Late-fusion retrieval head (Primus & Widmer, 2024) over frozen encoders: **aisfx
 Reproduce with `soundsearch train-default` (see README).
 
 ## Training data
-The soundsearch dev library (`shared/corpus/fetch_dev_library.sh` plus
+The soundsearch dev library (`tests/benchmarks/fetch_dev_library.sh` plus
 `tests/benchmarks/fetch_more_sounds.sh`): sound effects, samples and music from Debian game and
 desktop data packages; training files byte-identical to a held-out file are dropped. Captions are
 derived from file names, folders and tags read by the app's own metadata readers; the metadata

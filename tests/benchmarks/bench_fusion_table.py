@@ -25,9 +25,11 @@ from soundsearch.model.checkpoint import EncoderSpec
 from soundsearch.model.datasets import library_items
 from soundsearch.model.evaluate import format_table, multi_positive_metrics
 from soundsearch.model.featureset import build_featureset, score_matrix
+from soundsearch.model.heads import calibrate_fusion, scale_metadata
 from soundsearch.model.hybrid import HybridModel
 from soundsearch.model.recipe import VALIDATION_QUERIES, Recipe, descriptive_queries, split
-from soundsearch.model.train import calibrate_fusion, label_queries, scale_metadata, train_head
+from soundsearch.model.scoring import label_queries
+from soundsearch.model.train import train_head
 
 
 def main() -> int:

@@ -30,8 +30,8 @@ import numpy as np
 from soundsearch.index.exact import exact_knn, normalize, recall_at_k
 from soundsearch.index.facets import LibraryTable
 from soundsearch.index.hnsw import DEFAULT_EF_CONSTRUCTION, DEFAULT_M, VectorIndex, ef_for
-from soundsearch.index.pipeline import single_threaded_torch
 from soundsearch.library.terms import tokenize
+from soundsearch.model.pipeline import single_threaded_torch
 
 
 def synthetic(n: int, dim: int, seed: int = 0, n_queries: int = 300) -> tuple[np.ndarray, np.ndarray]:

@@ -46,8 +46,8 @@ from soundsearch.model.datasets import library_items
 from soundsearch.model.evaluate import format_table, keyword_scores, multi_positive_metrics, random_baseline
 from soundsearch.model.featureset import build_featureset, pad, score_matrix
 from soundsearch.model.recipe import HELDOUT, Recipe, descriptive_queries, untag_half
+from soundsearch.model.scoring import label_queries
 from soundsearch.model.taggers.bridge import bridge_weights, unit
-from soundsearch.model.train import label_queries
 from soundsearch.search import BRIDGE_WEIGHT
 from soundsearch.settings import Settings
 

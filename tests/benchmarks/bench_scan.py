@@ -2,7 +2,7 @@
 
     nice -n 10 .venv/bin/python tests/benchmarks/bench_scan.py [--files 100000] [--skip-dev]
 
-(a) the dev library (/root/dev-library, ../shared/corpus/fetch_dev_library.sh) and (b) a generated
+(a) the dev library (/root/dev-library, tests/benchmarks/fetch_dev_library.sh) and (b) a generated
 tree of small WAV files (0.05 s each, written once into --tree and reused). Each run uses a fresh
 catalog in a temporary SOUNDSEARCH_HOME. Targets on the 2-core dev machine: first scan
 ≥ 1,000 files/s, unchanged rescan of 100,000 files < 5 s. Prints numbers; asserts nothing.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Adds more third-party sound packages to a dev library made by ../shared/corpus/fetch_dev_library.sh,
+# Adds more third-party sound packages to a dev library made by tests/benchmarks/fetch_dev_library.sh,
 # for training the default model on a wider range of sounds (animals, doors, glass, fire, vehicles,
 # tools, interfaces, weather...) than the dev library's game packages cover. Same layout:
 #

@@ -72,52 +72,52 @@ def settings_file(home) -> Path:
 
 
 @pytest.fixture
-def make_backend(home, tiny_model):
-    from soundsearch.gui.backend import Backend
+def make_session(home, tiny_model):
+    from soundsearch.session import Session
     from soundsearch.settings import Settings
 
     def _make(model=None, settings=None, model_loader=None):
         loaded = model or tiny_model
         # The tiny model's vectors are random: let the words decide the ranking, so the tests check
         # the GUI's plumbing and not a random model's taste.
-        return Backend(settings or Settings(lexical_weight=10.0),
+        return Session(settings or Settings(lexical_weight=10.0),
                        model_loader=model_loader or (lambda _s: loaded))
 
     return _make
 
 
 @pytest.fixture
-def indexed_backend(make_backend, sound_library, tiny_model):
-    """A backend whose catalog holds the library, scanned and indexed (synchronously)."""
+def indexed_session(make_session, sound_library, tiny_model):
+    """A session whose catalog holds the library, scanned and indexed (synchronously)."""
     from soundsearch import paths
     from soundsearch.jobs import CancelToken, run
     from soundsearch.library.catalog import Catalog
 
     with Catalog(paths.catalog_path()) as cat:  # this thread's own connection
         cat.add_root(sound_library)
-    backend = make_backend()
-    backend.model = tiny_model
-    run(backend.update_job(CancelToken()))
-    return backend
+    session = make_session()
+    session.set_model(tiny_model)
+    run(session.update_job(CancelToken()))
+    return session
 
 
 @pytest.fixture
 def make_window(qtbot, home):
-    """make_window(backend, start_jobs=False) -> a shown MainWindow with a silent player."""
+    """make_window(session, start_jobs=False) -> a shown MainWindow with a silent player."""
     from soundsearch.audio.playback import Player
     from soundsearch.collections import Collections
     from soundsearch.gui.main_window import MainWindow
     from soundsearch.gui.window_state import WindowState
 
-    def _make(backend, start_jobs: bool = False):
+    def _make(session, start_jobs: bool = False):
         player = Player(backend="null")
-        window = MainWindow(backend, player, Collections(home / "data" / "collections.json"),
+        window = MainWindow(session, player, Collections(home / "data" / "collections.json"),
                             settings_path=home / "config" / "settings.json",
                             state=WindowState(home / "config" / "window.ini"), start_jobs=start_jobs)
         qtbot.addWidget(window)
         window.show()
-        if backend.model is not None and not start_jobs:
-            window.core.submit(backend.set_model, backend.model)
+        if session.model is not None and not start_jobs:
+            window.core.submit(lambda: session.engine)  # opened now, not inside the first search
         qtbot.waitUntil(lambda: window.core.idle(), timeout=10000)
         return window
 
@@ -125,5 +125,5 @@ def make_window(qtbot, home):
 
 
 @pytest.fixture
-def window(make_window, indexed_backend):
-    return make_window(indexed_backend)
+def window(make_window, indexed_session):
+    return make_window(indexed_session)

@@ -10,8 +10,8 @@ from gui_helpers import names, search, write_sound
 from PySide6.QtCore import QTimer
 
 from soundsearch import paths
-from soundsearch.gui.backend import default_model_loader
 from soundsearch.library.catalog import Catalog
+from soundsearch.session import load_settings_model
 
 
 class SlowModel:
@@ -42,13 +42,13 @@ def embedded_count(model_id: str) -> int:
         return len(cat.load_embeddings(model_id)[0])
 
 
-def test_first_run_asks_for_folders_then_indexes_in_the_background(qtbot, make_window, make_backend,
+def test_first_run_asks_for_folders_then_indexes_in_the_background(qtbot, make_window, make_session,
                                                                    sound_library):
-    backend = make_backend()
-    window = make_window(backend, start_jobs=True)
+    session = make_session()
+    window = make_window(session, start_jobs=True)
     qtbot.waitUntil(lambda: window.stack.currentWidget() is window.empty, timeout=5000)
     assert window.empty.isVisible()
-    qtbot.waitUntil(lambda: backend.model is not None and not window.jobs.busy, timeout=30000)
+    qtbot.waitUntil(lambda: session.model is not None and not window.jobs.busy, timeout=30000)
     with qtbot.waitSignal(window.jobs.jobFinished, timeout=30000) as done:
         window.empty.folderChosen.emit(sound_library)  # what the folder picker sends
         assert window.stack.currentWidget() is window.page
@@ -64,12 +64,12 @@ def test_first_run_asks_for_folders_then_indexes_in_the_background(qtbot, make_w
     assert not window.progress.isVisible()
 
 
-def test_progress_and_cancel_of_an_index_job(qtbot, make_window, make_backend, tiny_model, tmp_path):
+def test_progress_and_cancel_of_an_index_job(qtbot, make_window, make_session, tiny_model, tmp_path):
     root = many_sounds(tmp_path / "takes", 64)
     slow = SlowModel(tiny_model, delay=0.25)
-    backend = make_backend(model=slow)
-    backend.model = slow
-    window = make_window(backend)
+    session = make_session(model=slow)
+    session.set_model(slow)
+    window = make_window(session)
     seen = []
     window.jobs.worker = None
     with Catalog(paths.catalog_path()) as cat:
@@ -107,7 +107,7 @@ def _runqueue_wait() -> float:
         return 0.0
 
 
-def test_ui_thread_never_blocks_during_indexing(qtbot, make_window, make_backend, tmp_path):
+def test_ui_thread_never_blocks_during_indexing(qtbot, make_window, make_session, tmp_path):
     """A 10 ms timer on the UI thread while a library is scanned and indexed with the real default
     model (aisfx + MiniLM + the shipped head) and a search runs: no gap between ticks may exceed 100 ms.
 
@@ -118,8 +118,8 @@ def test_ui_thread_never_blocks_during_indexing(qtbot, make_window, make_backend
     queue (Linux schedstat): on a shared, overloaded CI machine the OS not giving us a CPU is not the
     app blocking its UI. Both numbers are printed."""
     root = many_sounds(tmp_path / "takes", 96, seconds=4.0, sr=44100)  # 6.4 min of audio: real work
-    backend = make_backend(model_loader=default_model_loader)
-    window = make_window(backend)
+    session = make_session(model_loader=load_settings_model)
+    window = make_window(session)
     gaps: list[float] = []
     blocked: list[float] = []
     last = [time.perf_counter(), _runqueue_wait()]
@@ -143,7 +143,7 @@ def test_ui_thread_never_blocks_during_indexing(qtbot, make_window, make_backend
     timer.start()
     last[:] = [time.perf_counter(), _runqueue_wait()]
     window.start_background()  # loads the model off the UI thread; the library is empty so far
-    qtbot.waitUntil(lambda: backend.model is not None and not window.jobs.busy, timeout=120000)
+    qtbot.waitUntil(lambda: session.model is not None and not window.jobs.busy, timeout=120000)
     report("the model load")
     with Catalog(paths.catalog_path()) as cat:
         cat.add_root(root)
@@ -177,9 +177,9 @@ def test_rescan_and_remove_folder_from_the_library_panel(qtbot, window, sound_li
     assert search(qtbot, window, "bell") == []
 
 
-def test_errors_list_shows_unusable_files(qtbot, make_window, indexed_backend, sound_library):
+def test_errors_list_shows_unusable_files(qtbot, make_window, indexed_session, sound_library):
     (sound_library / "broken.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
-    window = make_window(indexed_backend)
+    window = make_window(indexed_session)
     with qtbot.waitSignal(window.jobs.jobFinished, timeout=30000):
         window.jobs.update()
     qtbot.waitUntil(lambda: window.library.errors.count() == 1, timeout=5000)
@@ -188,13 +188,13 @@ def test_errors_list_shows_unusable_files(qtbot, make_window, indexed_backend, s
 
 
 def test_searchable_by_name_after_the_scan_and_by_sound_as_each_batch_is_embedded(
-        qtbot, make_window, make_backend, tiny_model, tmp_path):
+        qtbot, make_window, make_session, tiny_model, tmp_path):
     root = many_sounds(tmp_path / "takes", 48)
     with Catalog(paths.catalog_path()) as cat:
         cat.add_root(root)
     slow = SlowModel(tiny_model, delay=1.5)  # 3 batches of 16: the job runs about 5 s
-    backend = make_backend(model_loader=lambda _s: slow)
-    window = make_window(backend, start_jobs=True)
+    session = make_session(model_loader=lambda _s: slow)
+    window = make_window(session, start_jobs=True)
     window.search_box.edit.setText("take_040_hit")
     window.search_box.force()
     # right after the scan, before its batch is embedded, the file is found by its name
@@ -203,7 +203,7 @@ def test_searchable_by_name_after_the_scan_and_by_sound_as_each_batch_is_embedde
     assert embedded_count(slow.model_id) < 48 and window.jobs.busy
     # each batch joins the engine in memory while the job runs (no index save before its end)
     qtbot.waitUntil(lambda: embedded_count(slow.model_id) >= 16, timeout=20000)
-    qtbot.waitUntil(lambda: backend._engine is not None and len(backend._engine.lib.items) >= 16,
+    qtbot.waitUntil(lambda: session._engine is not None and len(session._engine.lib.items) >= 16,
                     timeout=3000)
     assert window.jobs.busy, "the job ended before the check: slow it down"
     qtbot.waitUntil(lambda: not window.jobs.busy, timeout=30000)

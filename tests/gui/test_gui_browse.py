@@ -10,7 +10,7 @@ from gui_helpers import names, write_sound
 from PySide6.QtCore import Qt
 
 
-def big_backend(make_backend, tiny_model, root: Path, n: int = 130):
+def big_backend(make_session, tiny_model, root: Path, n: int = 130):
     from soundsearch import paths
     from soundsearch.jobs import CancelToken, run
     from soundsearch.library.catalog import Catalog
@@ -20,15 +20,15 @@ def big_backend(make_backend, tiny_model, root: Path, n: int = 130):
         write_sound(folder / f"hit_{i:03d}.wav", 0.05 + 0.001 * i, 8000, 1, "PCM_16", 200.0 + 10 * i, seed=i)
     with Catalog(paths.catalog_path()) as cat:
         cat.add_root(root)
-    backend = make_backend()
-    backend.model = tiny_model
-    run(backend.update_job(CancelToken()))
-    return backend
+    session = make_session()
+    session.set_model(tiny_model)
+    run(session.update_job(CancelToken()))
+    return session
 
 
-def test_filters_alone_list_the_library_sorted_a_page_at_a_time(qtbot, make_backend, make_window,
+def test_filters_alone_list_the_library_sorted_a_page_at_a_time(qtbot, make_session, make_window,
                                                                 tiny_model, tmp_path):
-    window = make_window(big_backend(make_backend, tiny_model, tmp_path / "lib"))
+    window = make_window(big_backend(make_session, tiny_model, tmp_path / "lib"))
     with qtbot.waitSignal(window.search.resultsReady, timeout=5000):
         window.search_box.set_text("dur:<0.2", search=True)  # no words: every file under 0.2 s
     last = window.search.last
@@ -48,9 +48,9 @@ def test_filters_alone_list_the_library_sorted_a_page_at_a_time(qtbot, make_back
     assert durations == sorted(durations, reverse=True) and names(window.model.hits)[0] == "hit_129.wav"
 
 
-def test_ranked_results_go_past_100_as_the_user_scrolls(qtbot, make_backend, make_window, tiny_model,
+def test_ranked_results_go_past_100_as_the_user_scrolls(qtbot, make_session, make_window, tiny_model,
                                                         tmp_path):
-    window = make_window(big_backend(make_backend, tiny_model, tmp_path / "lib"))
+    window = make_window(big_backend(make_session, tiny_model, tmp_path / "lib"))
     with qtbot.waitSignal(window.search.resultsReady, timeout=5000):
         window.search_box.set_text("hit", search=True)
     assert len(window.model.hits) == 100
@@ -63,10 +63,10 @@ def test_ranked_results_go_past_100_as_the_user_scrolls(qtbot, make_backend, mak
     assert window.view.current_hit().file_id == chosen  # still on the same sound
 
 
-def test_folder_tree_lists_a_folder_and_saved_searches_stay(qtbot, make_backend, make_window, tiny_model,
+def test_folder_tree_lists_a_folder_and_saved_searches_stay(qtbot, make_session, make_window, tiny_model,
                                                             tmp_path):
     root = tmp_path / "lib"
-    window = make_window(big_backend(make_backend, tiny_model, root))
+    window = make_window(big_backend(make_session, tiny_model, root))
     tree = window.library.tree
     qtbot.waitUntil(lambda: tree.topLevelItemCount() == 1, timeout=5000)
     top = tree.topLevelItem(0)
@@ -90,7 +90,7 @@ def test_folder_tree_lists_a_folder_and_saved_searches_stay(qtbot, make_backend,
     save.trigger()
     assert box.saved == ["hit dur:<0.1"]
     window.save_state()
-    again = make_window(window.backend)
+    again = make_window(window.session)
     assert again.search_box.saved == ["hit dur:<0.1"]
     again.search_box._fill_history_menu()
     assert "hit dur:<0.1" in [a.text() for a in again.search_box.history_menu.actions()]

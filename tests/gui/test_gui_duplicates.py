@@ -9,7 +9,7 @@ from gui_helpers import names, search
 from PySide6.QtCore import Qt
 
 
-def test_identical_copies_collapse_into_one_row_and_c_lists_them(qtbot, make_backend, make_window,
+def test_identical_copies_collapse_into_one_row_and_c_lists_them(qtbot, make_session, make_window,
                                                                  sound_library, tiny_model):
     from soundsearch import paths
     from soundsearch.jobs import CancelToken, run
@@ -21,10 +21,10 @@ def test_identical_copies_collapse_into_one_row_and_c_lists_them(qtbot, make_bac
         shutil.copyfile(sound_library / "Ambience" / "rain_heavy_roof.wav", folder / "rain_heavy_roof.wav")
     with Catalog(paths.catalog_path()) as cat:
         cat.add_root(sound_library)
-    backend = make_backend()
-    backend.model = tiny_model
-    run(backend.update_job(CancelToken()))
-    window = make_window(backend)
+    session = make_session()
+    session.set_model(tiny_model)
+    run(session.update_job(CancelToken()))
+    window = make_window(session)
     assert window.filters.hide_duplicates.isChecked()
 
     hits = search(qtbot, window, "rain")
@@ -51,7 +51,7 @@ def test_identical_copies_collapse_into_one_row_and_c_lists_them(qtbot, make_bac
     assert names(hits).count("rain_heavy_roof.wav") == 4
 
 
-def test_the_same_sound_resampled_and_quieter_is_hidden_too(qtbot, make_backend, make_window,
+def test_the_same_sound_resampled_and_quieter_is_hidden_too(qtbot, make_session, make_window,
                                                             sound_library, tiny_model):
     import numpy as np
     import soundfile as sf
@@ -67,14 +67,14 @@ def test_the_same_sound_resampled_and_quieter_is_hidden_too(qtbot, make_backend,
     sf.write(str(delivered), (0.5 * soxr.resample(x, sr, 48000)).astype(np.float32), 48000, subtype="PCM_24")
     with Catalog(paths.catalog_path()) as cat:
         cat.add_root(sound_library)
-    backend = make_backend()
-    backend.model = tiny_model
-    result = run(backend.update_job(CancelToken()))
+    session = make_session()
+    session.set_model(tiny_model)
+    result = run(session.update_job(CancelToken()))
     near = [g for g in result.duplicates if g.reason == "same sound"]
     assert [sorted(c.path.name for c in g.copies) for g in near] == [
         ["rain_heavy_roof.wav", "rain_heavy_roof_48k.wav"]]
-    backend.set_near_copies(result.duplicates)
-    window = make_window(backend)
+    session.set_near_copies(result.duplicates)
+    window = make_window(session)
     hits = search(qtbot, window, "rain")
     rains = [h for h in hits if h.path.name.startswith("rain_heavy_roof")]
     assert len(rains) == 1 and len(rains[0].copies) == 1

@@ -45,26 +45,26 @@ def no_network(monkeypatch):
 def _model_loader(tiny_model):
     """The real default model when it ships in this checkout (it must load offline too), else tiny."""
     if (paths.resources_dir() / "models" / "default").is_dir():
-        from soundsearch.gui.backend import default_model_loader
+        from soundsearch.session import load_settings_model
 
-        return default_model_loader
+        return load_settings_model
     return lambda _settings: tiny_model
 
 
 def test_a_full_session_never_touches_the_network(qtbot, no_network, make_window, sound_library, tiny_model,
                                                   monkeypatch):
-    from soundsearch.gui.backend import Backend
+    from soundsearch.session import Session
     from soundsearch.settings import Settings
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)  # the app must not depend on the caller's env
     monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
     import soundsearch.gui.app  # noqa: F401 — sets the offline switches as the real launcher does
 
-    backend = Backend(Settings(lexical_weight=10.0), model_loader=_model_loader(tiny_model))
-    window = make_window(backend, start_jobs=True)  # first run: model loads in the background
+    session = Session(Settings(lexical_weight=10.0), model_loader=_model_loader(tiny_model))
+    window = make_window(session, start_jobs=True)  # first run: model loads in the background
     qtbot.waitUntil(lambda: window.stack.currentWidget() is window.empty, timeout=10000)
     window.add_folder(sound_library)
-    qtbot.waitUntil(lambda: backend.model is not None and not window.jobs.busy, timeout=240000)
+    qtbot.waitUntil(lambda: session.model is not None and not window.jobs.busy, timeout=240000)
     qtbot.waitUntil(lambda: window.library.roots.topLevelItemCount() == 1, timeout=10000)
 
     hits = search(qtbot, window, "glass break")

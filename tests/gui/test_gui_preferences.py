@@ -78,8 +78,8 @@ def test_switching_auto_tags_on_reloads_the_model_and_tags_the_library(qtbot, wi
     qtbot.waitUntil(lambda: not window.jobs.busy, timeout=30000)  # and the library indexed again
 
 
-def test_window_state_survives_a_restart(qtbot, make_window, indexed_backend, make_backend, tiny_model):
-    first = make_window(indexed_backend)
+def test_window_state_survives_a_restart(qtbot, make_window, indexed_session, make_session, tiny_model):
+    first = make_window(indexed_session)
     first.resize(1111, 777)
     first.main_split.setSizes([420, 340, 340])
     splits = first.main_split.sizes()
@@ -90,9 +90,9 @@ def test_window_state_survives_a_restart(qtbot, make_window, indexed_backend, ma
     first.search_box.set_text("rain heavy", search=True)
     first.close()
 
-    backend = make_backend()
-    backend.model = tiny_model
-    second = make_window(backend)
+    session = make_session()
+    session.set_model(tiny_model)
+    second = make_window(session)
     assert (second.width(), second.height()) == (1111, 777)
     assert second.main_split.sizes() == splits
     assert second.view.columnWidth(1) == 333

@@ -10,15 +10,15 @@ from gui_helpers import names, search
 from PySide6.QtCore import Qt
 
 
-def count_calls(backend, name: str) -> list:
+def count_calls(session, name: str) -> list:
     calls: list = []
-    real = getattr(backend, name)
+    real = getattr(session, name)
 
     def spy(*args, **kwargs):
         calls.append(args)
         return real(*args, **kwargs)
 
-    setattr(backend, name, spy)
+    setattr(session, name, spy)
     return calls
 
 
@@ -30,7 +30,7 @@ def test_new_query_text_starts_a_new_refine_round(qtbot, window):
     with qtbot.waitSignal(window.search.resultsReady, timeout=5000):
         qtbot.keyClick(window.view, Qt.Key.Key_L)
     # a filter added to the same words narrows the same round: the like stays
-    calls = count_calls(window.backend, "search")
+    calls = count_calls(window.session, "search")
     search(qtbot, window, "door dur:<1")
     assert calls[-1][2] == (liked,) and window.model.feedback == {liked: 1}
     assert window.transport.feedback_note.text() == "1 liked"
@@ -128,10 +128,10 @@ def test_space_pauses_and_goes_on_from_there_with_position_and_length_shown(qtbo
 def test_library_roots_are_told_apart_and_hours_say_what_they_count(qtbot, tmp_path):
     from PySide6.QtWidgets import QApplication
 
-    from soundsearch.gui.backend import LibrarySummary
     from soundsearch.gui.library_panel import LibraryPanel
     from soundsearch.gui.progress_panel import describe
     from soundsearch.jobs import Progress
+    from soundsearch.session import LibrarySummary
 
     panel = LibraryPanel()
     qtbot.addWidget(panel)

@@ -10,21 +10,21 @@ from PySide6.QtCore import Qt
 from soundsearch.search import Filters
 
 
-def count_calls(backend, name: str) -> list:
-    """Record the arguments of every call to backend.<name> (still calling the real method)."""
+def count_calls(session, name: str) -> list:
+    """Record the arguments of every call to session.<name> (still calling the real method)."""
     calls: list = []
-    real = getattr(backend, name)
+    real = getattr(session, name)
 
     def spy(*args, **kwargs):
         calls.append(args)
         return real(*args, **kwargs)
 
-    setattr(backend, name, spy)
+    setattr(session, name, spy)
     return calls
 
 
 def test_search_as_you_type_is_debounced_and_finds_the_sound(qtbot, window):
-    calls = count_calls(window.backend, "search")
+    calls = count_calls(window.session, "search")
     qtbot.keyClicks(window.search_box.edit, "door slam")  # nine keystrokes, typed without pause
     qtbot.waitUntil(lambda: window.model.rowCount() > 0, timeout=10000)
     qtbot.waitUntil(lambda: not window.search.busy)
@@ -84,7 +84,7 @@ def test_filters_by_format_folder_and_rate(qtbot, window):
 
 
 def test_like_and_dislike_rerank_the_results(qtbot, window):
-    calls = count_calls(window.backend, "search")
+    calls = count_calls(window.session, "search")
     hits = search(qtbot, window, "door")
     last = hits[-1]
     window.view.selectRow(len(hits) - 1)

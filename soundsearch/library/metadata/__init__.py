@@ -1,7 +1,7 @@
 """Everything a sound file says about itself, merged into one :class:`Metadata` record.
 
 Each source (embedded tags, RIFF chunks, file/folder names, UCS names, sidecar files) is one small
-module that registers a reader function by name (STYLE.md #8)::
+module that registers a reader function by name (a new source is one new module)::
 
     @register("filename")
     def read(path: Path, ctx: ReadContext) -> list[Field]: ...

@@ -1,7 +1,7 @@
-"""Encoder backends by name (STYLE.md #8): a dict and a decorator per role.
+"""Encoder backends by name: a dict and a decorator per role, so a new encoder is one module.
 
 An audio factory is ``factory(config: dict, weights: Path | None) -> nn.Module`` and a text factory
-``factory(config: dict) -> nn.Module``; the modules keep the interfaces of CONTRACTS.md:
+``factory(config: dict) -> nn.Module``; the modules keep these interfaces:
 
 - audio: attributes ``sample_rate``, ``dim``, ``n_mels``; ``features(wave [B, S], lengths [B]) ->
   (mel [B, n_mels, frames], mel_lengths [B])``; ``encode_features(mel, mel_lengths) -> (seq [B, T,

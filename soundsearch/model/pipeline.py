@@ -105,10 +105,10 @@ def default_workers(model) -> int:
 
 
 def single_threaded_torch() -> None:
-    try:
-        from soundsearch.model.api import set_threads
-    except ImportError:  # a model without the hook keeps its own threading
-        return
+    """One torch thread per caller: several single-threaded workers beat one multi-threaded torch
+    on shared cores (see above). Imports torch: call it once a model is loaded."""
+    from soundsearch.model.api import set_threads
+
     set_threads(1)
 
 
