@@ -183,3 +183,13 @@ def test_each_thread_opens_its_own_catalog(tmp_path):
         thread.start()
         thread.join()
         assert seen == ["refused", 1] and main.count() == 2
+
+
+def test_the_summary_reads_only_failed_embeddings(catalog):
+    """stats() and warnings() run at every app start: the files whose audio could not be embedded
+    are found through a partial index, not by reading every stored vector."""
+    plans = [row[-1] for row in catalog._db.execute(
+        "EXPLAIN QUERY PLAN SELECT count(DISTINCT f.id) FROM files f JOIN embeddings e "
+        "ON e.file_id = f.id WHERE f.status = 'ok' AND e.error IS NOT NULL "
+        "AND e.content_hash IS f.content_hash")]
+    assert any("embeddings_failed" in p for p in plans), plans
