@@ -181,8 +181,11 @@ class Session:
         return removed
 
     def summary(self) -> LibrarySummary:
-        cat, engine = self.catalog, self._engine
-        return LibrarySummary(cat.stats(), cat.errors(), cat.warnings(), len(engine) if engine else 0)
+        """What the Library tab shows. It opens a catalog connection of its own, so it may run on
+        another thread than the session's (SQLite's WAL lets it read beside a writer)."""
+        engine = self._engine
+        with Catalog(self.catalog_path) as cat:
+            return LibrarySummary(cat.stats(), cat.errors(), cat.warnings(), len(engine) if engine else 0)
 
     def folders(self) -> dict[str, int]:
         """Every folder that holds sounds (absolute path) → how many sounds are in it and below."""

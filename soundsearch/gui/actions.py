@@ -111,8 +111,8 @@ class WindowActions:
         self.search.rerun()
 
     def refresh_summary(self) -> None:
-        self.core.submit(self.session.summary, done=self._show_summary, name="library summary",
-                         error=lambda exc: self.show_message(f"Cannot read the library catalog: {exc}"))
+        self.reader.submit(self.session.summary, done=self._show_summary, name="library summary",
+                           error=lambda exc: self.show_message(f"Cannot read the library catalog: {exc}"))
 
     def _show_summary(self, summary) -> None:
         self.summary = summary
@@ -382,6 +382,7 @@ class WindowActions:
         # and run_app() does not wait for it (see there).
         self.jobs.shutdown(3000)
         self.peaks.shutdown()
+        self.reader.shutdown(close_session=False)
         self.core.shutdown()
         self.player.close()
         super().closeEvent(event)

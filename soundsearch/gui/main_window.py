@@ -69,6 +69,9 @@ class MainWindow(WindowActions, QMainWindow):
         self.state = state or WindowState()
         self.summary = LibrarySummary()
         self.core = CoreThread(session, self)
+        # the library summary reads the whole catalog (seconds at a million files) on a connection
+        # of its own, beside the core thread, so that the first search does not wait for it
+        self.reader = CoreThread(session, self)
         apply_theme(self.settings.theme)
         self._build()
         self._connect()

@@ -174,10 +174,11 @@ class CoreThread(QObject):
     def idle(self) -> bool:
         return not self._inflight
 
-    def shutdown(self, timeout_ms: int = 5000) -> None:
+    def shutdown(self, timeout_ms: int = 5000, close_session: bool = True) -> None:
         """Let queued calls finish, then close the session on its own thread."""
         self.closed = True
-        self.pool.start(_Closer(self.session))
+        if close_session:
+            self.pool.start(_Closer(self.session))
         self.pool.waitForDone(timeout_ms)
 
 

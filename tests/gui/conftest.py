@@ -118,7 +118,7 @@ def make_window(qtbot, home):
         window.show()
         if session.model is not None and not start_jobs:
             window.core.submit(lambda: session.engine)  # opened now, not inside the first search
-        qtbot.waitUntil(lambda: window.core.idle(), timeout=10000)
+        qtbot.waitUntil(lambda: window.core.idle() and window.reader.idle(), timeout=10000)
         return window
 
     return _make
