@@ -133,8 +133,8 @@ def _v5_failed_embeddings(db: sqlite3.Connection) -> None:
     # The library summary (app start, `stats`, `errors --warnings`) asks which files' audio could
     # not be embedded: without this index that read every embeddings row, vectors and all (0.25 s a
     # query at 100,000 files); with it, only the few failed ones (0.04 s).
-    db.execute("CREATE INDEX embeddings_failed ON embeddings(file_id, model_id, content_hash, error) "
-               "WHERE error IS NOT NULL")
+    db.execute("CREATE INDEX IF NOT EXISTS embeddings_failed "
+               "ON embeddings(file_id, model_id, content_hash, error) WHERE error IS NOT NULL")
 
 
 MIGRATIONS: list[Migration] = [_v1, _v2_predicted_tags, _v3_edit_log, _v4_search_tables,
