@@ -130,6 +130,7 @@ class TransportBar(QWidget):
         self.speed.valueChanged.connect(self.varispeedChanged)
         self.speed_reset.clicked.connect(lambda: self.speed.setValue(0))
         self.reverse.toggled.connect(self.reverseChanged)
+        self.set_feedback_counts(0, 0)  # nothing to reset before the first like
 
     def set_playing(self, playing: bool) -> None:
         self.play_button.setText("Pause" if playing else "Play")

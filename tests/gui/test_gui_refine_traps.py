@@ -23,6 +23,7 @@ def count_calls(session, name: str) -> list:
 
 
 def test_new_query_text_starts_a_new_refine_round(qtbot, window):
+    assert not window.transport.clear_feedback.isEnabled()  # nothing to reset at start either
     search(qtbot, window, "door")
     window.view.setFocus()
     window.view.selectRow(0)
