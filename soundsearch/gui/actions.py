@@ -221,6 +221,8 @@ class WindowActions:
             # answered by names and tags; the model's ranking replaces it when it arrives
             self.show_message(f"{note}{len(outcome.hits):,} {what} by name and tag · loading the search "
                               "model for the sound itself…")
+        elif request.kind == "query" and not request.text.strip() and not outcome.browse and not outcome.hits:
+            self.show_message(note.rstrip(" ·"))  # an empty box lists nothing: no "0 results" to read
         elif outcome.browse:
             more = f", the first {len(outcome.hits):,} loaded (scroll for more)" \
                 if len(outcome.hits) < outcome.total else ""

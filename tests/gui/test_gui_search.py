@@ -34,6 +34,13 @@ def test_search_as_you_type_is_debounced_and_finds_the_sound(qtbot, window):
     assert "results in" in window.status.text()
 
 
+def test_an_emptied_search_box_lists_nothing_and_says_no_count(qtbot, window):
+    search(qtbot, window, "door")
+    with qtbot.waitSignal(window.search.resultsReady, timeout=5000):
+        window.search_box.set_text("", search=True)
+    assert window.model.rowCount() == 0 and "results" not in window.status.text()
+
+
 def test_enter_searches_at_once_and_goes_into_history(qtbot, window):
     window.search_box.timer.setInterval(60_000)  # only Enter can start this search
     qtbot.keyClicks(window.search_box.edit, "rain")
