@@ -193,3 +193,14 @@ def test_the_summary_reads_only_failed_embeddings(catalog):
         "ON e.file_id = f.id WHERE f.status = 'ok' AND e.error IS NOT NULL "
         "AND e.content_hash IS f.content_hash")]
     assert any("embeddings_failed" in p for p in plans), plans
+
+
+def test_content_copies_group_identical_usable_files(catalog):
+    a = add_file(catalog, "/lib/a/rain.ogg", content_hash="same")
+    b = add_file(catalog, "/lib/b/rain.ogg", content_hash="same")
+    add_file(catalog, "/lib/c/rain.ogg", info=None, error="corrupt", content_hash="same")  # unusable
+    add_file(catalog, "/lib/d/wind.ogg", content_hash="other")
+    lone = add_file(catalog, "/lib/e/fire.ogg", content_hash="fire")
+    add_file(catalog, "/lib/e/fire_bad.ogg", info=None, error="corrupt", content_hash="fire")
+    assert catalog.content_copies() == {a: (a, b), b: (a, b)}  # fire: one usable file, no group
+    assert lone not in catalog.content_copies()

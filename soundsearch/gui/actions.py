@@ -118,8 +118,8 @@ class WindowActions:
         self.summary = summary
         self.library.show_summary(summary)
         roots = [r["path"] for r in summary.roots]
-        self.core.submit(self.session.folders, done=lambda counts: self.library.show_folders(counts, roots),
-                         name="folders")
+        self.reader.submit(self.session.folders, done=lambda counts: self.library.show_folders(counts, roots),
+                           name="folders")
         self.filters.set_choices(summary.stats)
         self.stack.setCurrentWidget(self.page if summary.roots else self.empty)
 
