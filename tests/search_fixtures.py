@@ -29,6 +29,17 @@ def tiny_model(_tiny_model):
 
 
 @pytest.fixture
+def model_dir(tmp_path, tiny_model) -> str:
+    """The tiny model saved as a checkpoint folder: what a CLI process loads with --model."""
+    from soundsearch.model.checkpoint import collect_state, save_checkpoint
+
+    folder = tmp_path / "tiny-model"
+    state = collect_state(tiny_model.head, tiny_model.audio_encoder, tiny_model.text_encoder)
+    save_checkpoint(folder, tiny_model.config, state)
+    return str(folder)
+
+
+@pytest.fixture
 def library(tmp_path) -> Path:
     return make_library(tmp_path / "library")
 

@@ -12,16 +12,6 @@ pytest_plugins = ["search_fixtures"]  # fixtures: library, tiny_model
 
 
 @pytest.fixture
-def model_dir(tmp_path, tiny_model):
-    from soundsearch.model.checkpoint import collect_state, save_checkpoint
-
-    folder = tmp_path / "tiny-model"
-    state = collect_state(tiny_model.head, tiny_model.audio_encoder, tiny_model.text_encoder)
-    save_checkpoint(folder, tiny_model.config, state)
-    return str(folder)
-
-
-@pytest.fixture
 def indexed_cli(home, library, model_dir, capsys):
     assert main(["index", str(library), "--model", model_dir]) == 0
     out = capsys.readouterr().out

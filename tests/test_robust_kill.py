@@ -90,16 +90,6 @@ def test_kill_during_a_big_scan_leaves_no_worker_and_resumes(home, tmp_path):
         assert cat.count() == 1200 and len(result.added) + result.unchanged == 1200
 
 
-@pytest.fixture
-def model_dir(tmp_path, tiny_model):
-    from soundsearch.model.checkpoint import collect_state, save_checkpoint
-
-    folder = tmp_path / "tiny-model"
-    state = collect_state(tiny_model.head, tiny_model.audio_encoder, tiny_model.text_encoder)
-    save_checkpoint(folder, tiny_model.config, state)
-    return str(folder)
-
-
 def test_kill_during_index_loses_nothing_committed(home, tmp_path, tiny_model, model_dir):
     from soundsearch.search import SearchEngine
 

@@ -10,7 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 from search_helpers import make_library, write_sound
 
 from soundsearch import paths
@@ -19,16 +18,6 @@ from soundsearch.library.catalog import Catalog
 from soundsearch.library.lock import WriterLock, lock_path
 
 pytest_plugins = ["search_fixtures"]  # fixtures: catalog, library, tiny_model, indexed
-
-
-@pytest.fixture
-def model_dir(tmp_path, tiny_model):
-    from soundsearch.model.checkpoint import collect_state, save_checkpoint
-
-    folder = tmp_path / "tiny-model"
-    state = collect_state(tiny_model.head, tiny_model.audio_encoder, tiny_model.text_encoder)
-    save_checkpoint(folder, tiny_model.config, state)
-    return str(folder)
 
 
 def _cli(*args: str, log: Path) -> subprocess.Popen:

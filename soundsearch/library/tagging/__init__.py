@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from soundsearch.atomic import fsync_dir
 from soundsearch.audio.probe import sniff
 from soundsearch.library.metadata import read_metadata
 from soundsearch.library.tagging.mutagen_tags import FORMATS, TagWriteFailed, write_with_mutagen
@@ -139,7 +140,7 @@ def safe_write(path: str | Path, fields: dict[str, str], *, expect: tuple[int, i
         if (now.st_size, now.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
             raise TagWriteError("the file changed while its tags were being written; nothing replaced")
         os.replace(tmp, real)
-        _fsync_dir(folder)
+        fsync_dir(folder)
     except BaseException as exc:
         try:
             os.unlink(tmp)
@@ -157,16 +158,6 @@ def safe_write(path: str | Path, fields: dict[str, str], *, expect: tuple[int, i
     done = os.stat(real)
     log.info("wrote %d fields into %s (audio identical: %s)", len(fields), real, verified)
     return WriteOutcome(Path(real), fields, verified, done.st_size, done.st_mtime_ns)
-
-
-def _fsync_dir(folder: str) -> None:
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def write_record(catalog, record, keep_times: bool = False,
