@@ -23,6 +23,7 @@ from soundsearch import paths
 from soundsearch.index.library import LibraryIndex, StoredVectors, load_stored
 from soundsearch.jobs import CancelToken, Job, Progress
 from soundsearch.library.lock import hold
+from soundsearch.library.metadata.text import text_fields
 from soundsearch.model.pipeline import Decoded, default_workers, embed_batches, single_threaded_torch
 from soundsearch.settings import Settings
 
@@ -101,6 +102,7 @@ def _index(catalog, model, settings: Settings, cancel: CancelToken, index_dir: P
             cancel.check()
             texts = [r.metadata.text for r in batch]
             meta = model.embed_metadata(texts)
+            fields = embed_fields(model, texts)
             zero = np.zeros(model.dim, np.float32)
             audio = np.stack([stored.audio[row_of[r.id]] if r.id in row_of else zero for r in batch])
             has_audio = np.abs(audio).sum(axis=1) > 0
@@ -108,7 +110,8 @@ def _index(catalog, model, settings: Settings, cancel: CancelToken, index_dir: P
             catalog.store_embeddings(model.model_id, [
                 EmbeddingRow(r.id, audio[n] if has_audio[n] or has_meta[n] else None,
                              meta[n] if has_meta[n] else None,
-                             r.content_hash, texts[n], None if has_audio[n] else "audio not embedded")
+                             r.content_hash, texts[n], None if has_audio[n] else "audio not embedded",
+                             fields=fields[n])
                 for n, r in enumerate(batch)])
             lib.add(StoredVectors(np.array([r.id for r in batch], np.int64), audio, meta, has_meta))
             result.refused += len(batch)
@@ -145,12 +148,26 @@ def _index(catalog, model, settings: Settings, cancel: CancelToken, index_dir: P
     return result
 
 
+def embed_fields(model, texts: list[str]) -> list[np.ndarray]:
+    """One [k, D] array per text: the metadata vectors of its segments (text_fields), [0, D] for a
+    text of one segment (its metadata vector is the field). Embedded in one call per batch."""
+    per = [text_fields(t or "") for t in texts]
+    flat = [f for fs in per for f in fs]
+    vecs = model.embed_metadata(flat) if flat else np.zeros((0, model.dim), np.float32)
+    out, at = [], 0
+    for fs in per:
+        out.append(np.asarray(vecs[at:at + len(fs)], np.float32).reshape(len(fs), model.dim))
+        at += len(fs)
+    return out
+
+
 def _rows(model, decoded: list[Decoded], audio: np.ndarray, EmbeddingRow, result: IndexResult):
     """Catalog rows and index vectors for one batch. The text is embedded here, on the job's
     thread: a fast tokenizer shared by several threads can fail ("Already borrowed")."""
     result.audio_seconds += sum(len(d.wave) for d in decoded if d.wave is not None) / model.sample_rate
     texts = [d.record.metadata.text or "" for d in decoded]
     meta = model.embed_metadata(texts)
+    fields = embed_fields(model, texts)
     has_meta = np.array([bool(t) for t in texts]) & (np.abs(meta).sum(axis=1) > 0)
     rows = []
     for n, d in enumerate(decoded):
@@ -165,6 +182,6 @@ def _rows(model, decoded: list[Decoded], audio: np.ndarray, EmbeddingRow, result
         # skips rows without an audio vector, and the entry must survive an index rebuild.
         rows.append(EmbeddingRow(d.record.id, audio[n] if has_audio or has_meta[n] else None,
                                  meta[n] if has_meta[n] else None, d.record.content_hash, texts[n], d.error,
-                                 d.predictions))
+                                 d.predictions, fields[n]))
     ids = np.array([d.record.id for d in decoded], np.int64)
     return rows, StoredVectors(ids, audio, meta, has_meta)

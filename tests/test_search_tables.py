@@ -156,6 +156,7 @@ def test_an_older_catalog_gets_its_search_tables_on_opening(home, library):
     db = sqlite3.connect(path)  # back to schema 3: what an older soundsearch wrote
     db.execute("DROP TRIGGER files_search_delete")
     db.execute("DROP INDEX embeddings_failed")  # (migration 5)
+    db.execute("ALTER TABLE embeddings DROP COLUMN fields")  # (migration 6)
     for name in ("search_vocab", "search_text", "search_words", "search_facets"):
         db.execute(f"DROP TABLE {name}")
     db.execute("PRAGMA user_version = 3")

@@ -137,8 +137,16 @@ def _v5_failed_embeddings(db: sqlite3.Connection) -> None:
                "ON embeddings(file_id, model_id, content_hash, error) WHERE error IS NOT NULL")
 
 
+def _v6_field_vectors(db: sqlite3.Connection) -> None:
+    # One metadata vector per segment of the metadata text (metadata.text.text_fields), float16
+    # [k, D]; b'' when the text has a single segment; NULL = not computed yet (the next index job
+    # re-embeds the text, which needs no decoding). Search adds the best segment's cosine.
+    if "fields" not in {row[1] for row in db.execute("PRAGMA table_info(embeddings)")}:
+        db.execute("ALTER TABLE embeddings ADD COLUMN fields BLOB")
+
+
 MIGRATIONS: list[Migration] = [_v1, _v2_predicted_tags, _v3_edit_log, _v4_search_tables,
-                               _v5_failed_embeddings]
+                               _v5_failed_embeddings, _v6_field_vectors]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -24,6 +24,9 @@ class EmbeddingRow:
     meta_text: str | None  # the metadata text the meta vector was computed from
     error: str | None = None
     predictions: list = field(default_factory=list)  # predicted.Prediction per tagger, stored alongside
+    # [k, D] one metadata vector per segment of meta_text (metadata.text.text_fields); an empty
+    # [0, D] array when the text is one segment; None when not computed (re-embedded later)
+    fields: np.ndarray | None = None
 
 
 def _blob(vec: np.ndarray | None) -> bytes | None:
@@ -33,6 +36,15 @@ def _blob(vec: np.ndarray | None) -> bytes | None:
     if vec.ndim != 1:
         raise ValueError(f"an embedding must be one vector, got shape {vec.shape}")
     return np.ascontiguousarray(vec, dtype=np.float32).tobytes()
+
+
+def _fields_blob(vecs: np.ndarray | None) -> bytes | None:
+    if vecs is None:
+        return None
+    vecs = np.asarray(vecs)
+    if vecs.ndim != 2:
+        raise ValueError(f"field vectors must be [k, D], got shape {vecs.shape}")
+    return np.ascontiguousarray(vecs, dtype=np.float16).tobytes()
 
 
 class EmbeddingStore:
@@ -64,9 +76,11 @@ class EmbeddingStore:
 
     def stale_metadata(self, model_id: str) -> list:
         """FileRecords of the files whose audio vector is current but whose metadata text changed
-        since (re-embed the text and re-fuse; no decoding needed)."""
+        since, or whose text has no field vectors yet (stored before they existed): re-embed the
+        text and re-fuse; no decoding needed."""
         sql = (f"{self._select_files} JOIN embeddings e ON e.file_id = f.id AND e.model_id = ? "
-               "WHERE e.content_hash IS f.content_hash AND e.meta_text IS NOT f.meta_text ORDER BY f.id")
+               "WHERE e.content_hash IS f.content_hash AND (e.meta_text IS NOT f.meta_text "
+               "OR (e.meta IS NOT NULL AND e.fields IS NULL)) ORDER BY f.id")
         return list(self._records(sql, (model_id,)))  # type: ignore[attr-defined]
 
     def store_embeddings(self, model_id: str, rows: Iterable[EmbeddingRow]) -> None:
@@ -74,12 +88,12 @@ class EmbeddingStore:
         now = time.time()
         rows = list(rows)
         values = [(int(r.file_id), model_id, _blob(r.audio), _blob(r.meta), r.content_hash, r.meta_text,
-                   r.error, now) for r in rows]
+                   r.error, now, _fields_blob(r.fields)) for r in rows]
         with self.transaction() as db:  # type: ignore[attr-defined]
             # files deleted meanwhile (a concurrent scan) are skipped rather than failing the batch
             db.executemany(
                 "INSERT OR REPLACE INTO embeddings (file_id, model_id, audio, meta, content_hash, meta_text, "
-                "error, updated_at) SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS "
+                "error, updated_at, fields) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS "
                 "(SELECT 1 FROM files WHERE id = ?1)", values)
             self._write_predictions(db, [(int(r.file_id), r.content_hash, p)  # type: ignore[attr-defined]
                                          for r in rows for p in r.predictions])
@@ -108,6 +122,27 @@ class EmbeddingStore:
         zero = bytes(4 * dim)
         meta = np.frombuffer(b"".join(r[2] if r[2] is not None else zero for r in rows), np.float32)
         return ids, audio, meta.reshape(len(rows), dim).copy(), has_meta
+
+    def field_vectors(self, model_id: str, ids: Sequence[int]) -> dict[int, np.ndarray]:
+        """Unit metadata vectors to score each of ``ids`` by its best field: the field vectors
+        [k, D] where the text has several segments, else its one metadata vector [1, D]. Files with
+        no metadata are left out. Read per search for its candidates only (a few hundred rows)."""
+        out: dict[int, np.ndarray] = {}
+        ids = [int(i) for i in ids]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            rows = self._db.execute(
+                f"SELECT file_id, meta, fields FROM embeddings WHERE model_id = ? AND meta IS NOT NULL "
+                f"AND file_id IN ({','.join('?' * len(chunk))})", (model_id, *chunk)).fetchall()
+            for file_id, meta, fields in rows:
+                dim = len(meta) // 4
+                if fields and len(fields) % (2 * dim) == 0:
+                    vecs = np.frombuffer(fields, np.float16).reshape(-1, dim).astype(np.float32)
+                else:
+                    vecs = np.frombuffer(meta, np.float32).reshape(1, dim)
+                norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+                out[int(file_id)] = vecs / np.maximum(norms, 1e-12)
+        return out
 
     def count_embeddings(self, model_id: str) -> int:
         """Files with a usable vector (audio or metadata) for ``model_id``: what the items index holds."""

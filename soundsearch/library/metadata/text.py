@@ -148,3 +148,25 @@ def build_text(fields: Iterable[Field]) -> str:
                 taken += len(words)
                 total += len(words)
     return ", ".join(s for s in segments if s)
+
+
+MAX_FIELDS = 8
+
+
+def text_fields(text: str) -> list[str]:
+    """The segments of a metadata text (what :func:`build_text` joined with ", ", and any commas a
+    description carries), each a phrase of its own: the name, the description, the folders.
+
+    Search scores a file by its best-matching segment beside the whole text: "crossbow fire" is the
+    whole name of one file and one word of another's folder path, and the whole text's single vector
+    dilutes a name with its folder words. A text with one segment has no fields apart from itself
+    ([]); at most MAX_FIELDS, repeats dropped."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for part in text.split(","):
+        part = part.strip()
+        key = part.casefold()
+        if part and key not in seen:
+            seen.add(key)
+            out.append(part)
+    return out[:MAX_FIELDS] if len(out) > 1 else []
