@@ -67,6 +67,9 @@ BRIDGE_WEIGHT = {"audio": 1.0, "hybrid": 0.1}
 # 2.181 / 2.189 / 2.203 / 2.195; held-out with 0.5 (bench_quality.py): names 0.979 -> 0.987,
 # descriptive 0.594 -> 0.611 (the raw text encoder: 0.966 / 0.578).
 FIELD_WEIGHT = 0.5
+SIMILAR_BY = ("all", "sound")  # "more like this": by the sound and its words, or the sound alone
+SIMILAR_POOL = 200  # candidates re-scored with the library mean taken out (similar by="sound")
+MEAN_SAMPLE = 4096  # audio vectors averaged for that mean
 LEXICAL_NORM = "query"  # BM25 / ideal(query terms), or "max": / the best candidate's BM25
 GONE_SLACK = 8  # extra candidates fetched for files deleted since the last scan
 
@@ -446,17 +449,55 @@ class SearchEngine:
                 out[n] = max(0.0, float(np.max(v @ q)))
         return out
 
-    def similar(self, target: int | Path | str, k: int = 50, filters: Filters | None = None) -> list[Hit]:
-        """Sounds like a library file (id or path) or like any audio file (query by example)."""
-        index = self.lib.sounds
-        file_id, vec = self._example_vector(target)
+    def similar(self, target: int | Path | str, k: int = 50, filters: Filters | None = None,
+                by: str = "all") -> list[Hit]:
+        """Sounds like a library file (id or path) or like any audio file (query by example).
+
+        ``by="all"`` (the default, the app's M key): what the file is, its sound and its words — the
+        fused item vectors, as the hybrid search ranks. ``by="sound"``: the audio alone, with the
+        library's mean audio vector taken out of every vector first (what all the library's sounds
+        share says nothing about this one). Held-out packages, is the first result from another
+        package of the same class (bench_quality.py): audio vectors 0.333, centred 0.387, fused
+        item vectors 0.800. An audio file from outside the library has only its sound: it is
+        searched by sound."""
+        if by not in SIMILAR_BY:
+            raise ValueError(f"by must be one of {', '.join(SIMILAR_BY)}, not {by!r}")
+        file_id, vec, space = self._example_vector(target, ("items", "sounds") if by == "all"
+                                                   else ("sounds", "items"))
+        by = "all" if space == "items" else "sound"
+        index = self.lib.items if by == "all" else self.lib.sounds
         allowed = self._allowed(filters)
         if file_id is not None:
             allowed = _without(index.ids() if allowed is None else allowed, [file_id])
-        ids, scores = index.knn(vec[None, :], k + GONE_SLACK, filter=allowed)
-        return self._hits(ids[0], scores[0], [], k)
+        if by == "all":
+            ids, scores = index.knn(vec[None, :], k + GONE_SLACK, filter=allowed)
+            return self._hits(ids[0], scores[0], [], k)
+        mean = self._audio_mean(index)
+        q = normalize(vec - mean)[0]
+        ids, _ = index.knn(q[None, :], max(k, SIMILAR_POOL) + GONE_SLACK, filter=allowed)
+        ids = ids[0]
+        if not len(ids):
+            return []
+        scores = (normalize(index.get(ids) - mean) @ q).astype(np.float32)
+        order = np.argsort(-scores, kind="stable")
+        return self._hits(ids[order], scores[order], [], k)
 
-    def _example_vector(self, target) -> tuple[int | None, np.ndarray]:
+    def _audio_mean(self, index) -> np.ndarray:
+        """The library's mean audio vector, estimated from up to MEAN_SAMPLE vectors (a fixed
+        sample: the same library gives the same mean); kept until the index is reloaded."""
+        key = (id(index), len(index))
+        if getattr(self, "_mean_memo", (None,))[0] != key:
+            ids = np.sort(index.ids())
+            if len(ids) > MEAN_SAMPLE:
+                ids = ids[np.random.default_rng(0).choice(len(ids), MEAN_SAMPLE, replace=False)]
+            mean = index.get(ids).mean(axis=0) if len(ids) else np.zeros(0, np.float32)
+            self._mean_memo = (key, mean.astype(np.float32))
+        return self._mean_memo[1]
+
+    def _example_vector(self, target, spaces: Sequence[str] = ("sounds", "items")
+                        ) -> tuple[int | None, np.ndarray, str]:
+        """(file id or None, vector, the index it is from: "items" or "sounds"). A metadata-only
+        library file has no audio vector: it is searched by its item vector (its words)."""
         record = None
         if isinstance(target, (int, np.integer)):
             record = self.catalog.get(int(target))
@@ -465,9 +506,9 @@ class SearchEngine:
         else:
             record = self.catalog.get_by_path(Path(target))
         if record is not None:
-            for name in ("sounds", "items"):  # a metadata-only file has no audio vector
+            for name in spaces:  # a metadata-only file has no audio vector
                 if record.id in self.lib[name]:
-                    return record.id, self.lib[name].get([record.id])[0]
+                    return record.id, self.lib[name].get([record.id])[0], name
             if isinstance(target, (int, np.integer)):
                 raise KeyError(f"{record.path} is not indexed yet (run `soundsearch index`)")
         from soundsearch.model.pipeline import decode_one, example_record
@@ -476,7 +517,7 @@ class SearchEngine:
                              float(self.settings.long_file_seconds or 0))
         if decoded.wave is None:
             raise ValueError(f"cannot use {target} as an example: {decoded.error}")
-        return (record.id if record else None), normalize(self.model.embed_audio([decoded.wave]))[0]
+        return (record.id if record else None), normalize(self.model.embed_audio([decoded.wave]))[0], "sounds"
 
     def browse(self, filters: Filters | None = None, k: int = 500, sort: str = "path",
                descending: bool = False, collapse: bool = False) -> tuple[list[Hit], int]:

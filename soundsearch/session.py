@@ -257,13 +257,15 @@ class Session:
         engine = self.engine
         return (engine if engine is not None else self.words).copies_of(file_id)
 
-    def similar(self, target: int | Path, filters: Filters | None = None, k: int = 100) -> list[Hit]:
+    def similar(self, target: int | Path, filters: Filters | None = None, k: int = 100,
+                by: str = "all") -> list[Hit]:
+        """Sounds like ``target``: by its sound and words (``by="all"``) or its sound alone ("sound")."""
         engine = self.engine
         if engine is None:
             return []
         if not self.settings.hide_duplicates:
-            return engine.similar(target, k=k, filters=filters)
-        hits = engine.similar(target, k=2 * k, filters=filters)
+            return engine.similar(target, k=k, filters=filters, by=by)
+        hits = engine.similar(target, k=2 * k, filters=filters, by=by)
         same = set(engine.table.copies.get(int(target), ())) if isinstance(target, int) else set()
         return engine.collapse_copies([h for h in hits if h.file_id not in same])[:k]
 

@@ -76,6 +76,11 @@ def test_similar_and_refine(indexed_cli, capsys):
     rain_id = top["id"]
     by_id = run_json(capsys, "similar", str(rain_id), "-k", "3", "--json", "--model", model)
     assert [h["id"] for h in by_id["hits"]] == [h["id"] for h in data["hits"]]
+    by_sound = run_json(capsys, "similar", str(rain_id), "-k", "9", "--by", "sound", "--json", "--model", model)
+    assert len(by_sound["hits"]) == 9 and rain_id not in [h["id"] for h in by_sound["hits"]]
+    assert [h["id"] for h in by_sound["hits"]] != [h["id"] for h in
+                                                    run_json(capsys, "similar", str(rain_id), "-k", "9",
+                                                             "--json", "--model", model)["hits"]]
     first = run_json(capsys, "search", "a sound", "-k", "10", "--json", "--model", model)["hits"]
     worst, best = first[-1]["id"], first[0]["id"]
     refined = run_json(capsys, "search", "a sound", "-k", "10", "--json", "--like", str(worst),

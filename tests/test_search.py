@@ -171,6 +171,34 @@ def test_similar_by_id_path_and_outside_file(engine, tmp_path):
         engine.similar(999_999)
 
 
+def test_similar_by_sound_and_words_or_by_sound_alone(engine, tmp_path):
+    ids = by_name(engine.catalog)
+    door = ids["door_wood_slam.wav"]
+    items, sounds = engine.lib.items, engine.lib.sounds
+    others = np.array(sorted(i for i in items.ids().tolist() if i != door))
+
+    def oracle(vecs: np.ndarray, q: np.ndarray) -> list[int]:
+        v = vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
+        return others[np.argsort(-(v @ (q / np.linalg.norm(q))), kind="stable")].tolist()
+
+    # by sound and words (the default): the fused item vectors, as the hybrid search ranks
+    got = [h.file_id for h in engine.similar(door, k=5)]
+    assert got == oracle(items.get(others), items.get([door])[0])[:5]
+    # by sound: audio vectors with the library's mean audio vector taken out of every one
+    everyone = np.sort(sounds.ids())
+    mean = sounds.get(everyone).mean(axis=0)
+    got = [h.file_id for h in engine.similar(door, k=5, by="sound")]
+    assert got == oracle(sounds.get(others) - mean, sounds.get([door])[0] - mean)[:5]
+    assert got != [h.file_id for h in engine.similar(door, k=5)]  # the two differ on this library
+    # an outside recording has only its sound: searched by sound whatever was asked
+    outside = shutil.copy(engine.catalog.get(door).path, tmp_path / "take.wav")
+    for by in ("all", "sound"):
+        first = engine.similar(outside, k=1, by=by)[0]
+        assert first.file_id == door and first.score > 0.99
+    with pytest.raises(ValueError):
+        engine.similar(door, by="words")
+
+
 def test_refresh_sees_a_new_index(indexed, library):
     from search_helpers import index, scan, write_sound
 

@@ -46,6 +46,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("similar", help="find sounds like a library file (path or id) or any audio file")
     p.add_argument("target", help="an audio file, or a file id shown by `search`")
+    p.add_argument("--by", choices=("all", "sound"), default="all",
+                   help="all (default): what the file is, its sound and its words; "
+                        "sound: what it sounds like, ignoring names and tags")
     _output_args(p)
     _filter_args(p)
     _model_args(p)
@@ -245,7 +248,7 @@ def cmd_similar(args) -> int:
         print(f"soundsearch: no such file: {args.target}", file=sys.stderr)
         return 2
     try:
-        hits = engine.similar(target, k=args.k, filters=_filters(args))
+        hits = engine.similar(target, k=args.k, filters=_filters(args), by=args.by)
     except (KeyError, ValueError) as exc:
         print(f"soundsearch: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return 1

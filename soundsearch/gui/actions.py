@@ -25,7 +25,7 @@ BROWSE_SORT = {1: "name", 2: "duration", 3: "format", 4: "sample_rate", 5: "chan
 
 def _same_list(a, b) -> bool:
     """The same list, maybe longer (a next page), rather than a new one."""
-    return (a.kind, a.text, a.filters, a.target) == (b.kind, b.text, b.filters, b.target)
+    return (a.kind, a.text, a.filters, a.target, a.by) == (b.kind, b.text, b.filters, b.target, b.by)
 
 
 class WindowActions:
@@ -206,7 +206,8 @@ class WindowActions:
         if request.kind == "similar":  # the box shows what the list is: the filters that still apply
             if self.search_box.text() != request.text:
                 self.search_box.edit.setText(request.text)
-            self.search_box.show_context(f"Sounds like {like_name}" + (", within:" if request.text else ""))
+            how = "Sounds like" if request.by == "sound" else "More like"
+            self.search_box.show_context(f"{how} {like_name}" + (", within:" if request.text else ""))
         elif request.kind == "collection":
             self.search_box.show_context(f"Collection: {request.target}")
         elif request.kind == "copies":
@@ -257,8 +258,8 @@ class WindowActions:
         elif name in ("like", "dislike") and hit is not None:
             mark = self.search.feedback(hit.file_id, 1 if name == "like" else -1)
             self.model.set_feedback(hit.file_id, mark)
-        elif name == "similar" and hit is not None:
-            self.search.similar(hit.file_id)
+        elif name in ("similar", "similar-sound") and hit is not None:
+            self.search.similar(hit.file_id, by="sound" if name == "similar-sound" else "all")
         elif name == "copies" and hit is not None:
             if getattr(hit, "copies", ()):
                 self.search.show_copies(hit.file_id)

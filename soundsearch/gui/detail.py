@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from soundsearch.gui.transport import SIMILAR_TIP
+
 
 def _size(n: Any) -> str:
     if not n:
@@ -104,7 +106,7 @@ class DetailPane(QWidget):
         self.tree.setColumnWidth(2, 110)
         self.reveal_button = _tool("Reveal in folder", "Show the file in the system file manager", self)
         self.copy_button = _tool("Copy path", "Copy the file's full path", self)
-        self.similar_button = _tool("More like this", "Sounds that sound like this one (M)", self)
+        self.similar_button = _tool("More like this", SIMILAR_TIP, self)
         self.edit_button = _tool("Edit…", "Edit the metadata of the selected sounds (Ctrl+E)", self)
         self.edit_button.clicked.connect(self.editRequested)
         self.reveal_button.clicked.connect(self.reveal)

@@ -39,6 +39,10 @@ KEY_ACTIONS = {
     K.Key_R: "reverse",
     K.Key_C: "copies",
 }
+# Shift + key, where it does something else than the key alone
+SHIFT_ACTIONS = {
+    K.Key_M: "similar-sound",  # more like this by the sound alone (M: by sound and words)
+}
 
 
 class ResultsView(QTableView):
@@ -123,6 +127,8 @@ class ResultsView(QTableView):
     def keyPressEvent(self, event) -> None:
         mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
         action = KEY_ACTIONS.get(event.key())
+        if mods == Qt.KeyboardModifier.ShiftModifier:
+            action = SHIFT_ACTIONS.get(event.key(), action)
         if action and mods in (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ShiftModifier):
             self.keyAction.emit(action)
             event.accept()

@@ -27,6 +27,7 @@ class Request:
     liked: tuple[int, ...] = ()
     disliked: tuple[int, ...] = ()
     target: Any = None  # file id for "similar", collection name for "collection"
+    by: str = "all"  # "similar": by the sound and its words ("all") or the sound alone ("sound")
 
 
 @dataclass
@@ -68,6 +69,7 @@ class SearchController(QObject):
         self.disliked: set[int] = set()
         self.mode = "query"
         self.target: Any = None
+        self.similar_by = "all"  # "similar": "all" (M) or "sound" (Shift+M)
         self._running = False
         self._waiting: Request | None = None
         self.last: Outcome | None = None
@@ -130,11 +132,12 @@ class SearchController(QObject):
         self.disliked.clear()
         self.rerun()
 
-    def similar(self, file_id: int) -> None:
+    def similar(self, file_id: int, by: str = "all") -> None:
         """Sounds like ``file_id``, under the same filters as the list it came from: those of the
         Filters panel and those typed in the box (dur:<2, -music …); the words themselves no longer
-        apply, so :attr:`text` keeps only the filters (the box shows it)."""
-        self.mode, self.target = "similar", int(file_id)
+        apply, so :attr:`text` keeps only the filters (the box shows it). ``by``: "all" (M) ranks
+        by what the file is, its sound and its words; "sound" (Shift+M) by its sound alone."""
+        self.mode, self.target, self.similar_by = "similar", int(file_id), by
         self.text = filter_text(self.text)
         self.rerun()
 
@@ -149,7 +152,7 @@ class SearchController(QObject):
 
     def rerun(self) -> None:
         request = Request(self.mode, self.text, self.filters, tuple(sorted(self.liked)),
-                          tuple(sorted(self.disliked)), self.target)
+                          tuple(sorted(self.disliked)), self.target, self.similar_by)
         if self._running:
             self._waiting = request  # replaces an older waiting one: the newest wins
             return
@@ -170,7 +173,7 @@ class SearchController(QObject):
         if request.kind == "similar":
             typed = parse_query(request.text)[1]
             filters = typed.merged(request.filters) if typed.active else filters
-            fn, args = session.similar, (request.target, filters, k)
+            fn, args = session.similar, (request.target, filters, k, request.by)
         elif request.kind == "copies":
             fn, args = session.copies, (request.target,)
         elif request.kind == "collection":

@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+SIMILAR_TIP = "More like this one, by its sound and its words (M); by the sound alone: Shift+M"
+
 METER_FLOOR_DB = -60.0
 
 
@@ -72,7 +74,7 @@ class TransportBar(QWidget):
         self.autoplay.setToolTip("Play each sound as it is selected")
         self.like = _button("Like", "More like this one in the results (L or +)", self)
         self.dislike = _button("Dislike", "Fewer like this one in the results (D or -)", self)
-        self.similar = _button("More like this", "Sounds that sound like this one (M)", self)
+        self.similar = _button("More like this", SIMILAR_TIP, self)
         self.collect = _button("Add to collection", "Add to the collection selected on the left (F)", self)
         self.clear_feedback = _button("Reset", "Forget likes and dislikes", self)
         self.position = QLabel(clock(0) + " / " + clock(0), self)

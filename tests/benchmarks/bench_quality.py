@@ -26,7 +26,9 @@ untagged. Rows (MAP and mAP@10 first):
 
 Then "more like this" across packages: for each held-out file whose class (the descriptive query
 set's categories) also occurs in another held-out package, is the first result *from another
-package* of the same class? (P@1), for each candidate audio-to-audio vector.
+package* of the same class? (P@1), for each candidate vector: the audio-to-audio ones, the head's
+audio vector with the library's mean taken out (`similar --by sound`), and the fused item vector
+(sound and words: `similar` and the app's M key).
 """
 
 from __future__ import annotations
@@ -153,9 +155,14 @@ def similar_table(model, fs, root: Path, yam, train_mean: np.ndarray | None) -> 
         seq, mask = pad(fs.seqs)
         head = model.head
         plain = head.proj_audio(head.pool(seq, mask)[0]).numpy()
-        recalled = head.embed_audio(seq, mask).numpy()
+        audio = head.embed_audio(seq, mask)
+        recalled = audio.numpy()
+        meta = head.embed_meta(torch.from_numpy(fs.meta))
+        items = head.fuse(audio, meta, torch.from_numpy(fs.has_meta)).numpy()
     cands = {"aisfx mean-pooled": raw, "head audio vector (no memory)": plain,
-             "head audio vector (with memory; the index's)": recalled}
+             "head audio vector (with memory; the sounds index's)": recalled,
+             "the same, library mean taken out (`similar --by sound`)": recalled - recalled.mean(0),
+             "fused item vector: sound + words (`similar`, the app's M)": items}
     if train_mean is not None:
         cands["aisfx mean-pooled, centred on the training mean"] = raw - train_mean
     if yam is not None:

@@ -126,6 +126,16 @@ def test_more_like_this_lists_similar_sounds(qtbot, window):
     assert window.search.last.request.kind == "similar"
     assert similar and target.file_id not in [h.file_id for h in similar]
     assert len(similar) == 7
+    assert window.search.last.request.by == "all"
+    assert window.search_box.context.text().startswith("More like")
+
+    window.view.selectRow(0)  # Shift+M: by the sound alone, the library's mean taken out
+    by_sound_target = window.view.current_hit()
+    with qtbot.waitSignal(window.search.resultsReady, timeout=5000):
+        qtbot.keyClick(window.view, Qt.Key.Key_M, Qt.KeyboardModifier.ShiftModifier)
+    assert window.search.last.request.by == "sound"
+    assert window.search_box.context.text().startswith("Sounds like")
+    assert window.model.hits and by_sound_target.file_id not in [h.file_id for h in window.model.hits]
 
 
 def test_typing_in_the_results_goes_to_the_search_box(qtbot, window):
