@@ -76,7 +76,8 @@ def test_similar_and_refine(indexed_cli, capsys):
     rain_id = top["id"]
     by_id = run_json(capsys, "similar", str(rain_id), "-k", "3", "--json", "--model", model)
     assert [h["id"] for h in by_id["hits"]] == [h["id"] for h in data["hits"]]
-    by_sound = run_json(capsys, "similar", str(rain_id), "-k", "9", "--by", "sound", "--json", "--model", model)
+    by_sound = run_json(capsys, "similar", str(rain_id), "-k", "9", "--by", "sound", "--json",
+                        "--model", model)
     assert len(by_sound["hits"]) == 9 and rain_id not in [h["id"] for h in by_sound["hits"]]
     assert [h["id"] for h in by_sound["hits"]] != [h["id"] for h in
                                                     run_json(capsys, "similar", str(rain_id), "-k", "9",
