@@ -139,6 +139,7 @@ def _index(catalog, model, settings: Settings, cancel: CancelToken, index_dir: P
                 last_save = time.monotonic()
             yield Progress("index", done, total, str(decoded[-1].record.path.name),
                            audio_seconds=result.audio_seconds, started=started)
+        yield from _fill_fields(catalog, model, cancel, started)
     finally:
         lib.save()  # also on cancel / close(): what was committed is searchable next time
         result.items = len(lib)
@@ -146,6 +147,23 @@ def _index(catalog, model, settings: Settings, cancel: CancelToken, index_dir: P
     yield Progress("index", result.files, result.files, "done", audio_seconds=result.audio_seconds,
                    started=started)
     return result
+
+
+def _fill_fields(catalog, model, cancel: CancelToken, started: float) -> Job[None]:
+    """Field vectors for rows stored before they existed (a catalog from an older soundsearch): the
+    texts' segments embedded, nothing decoded, the indexes untouched. Until then such a file is
+    scored by its whole text's vector alone. Last, so new files are searchable first."""
+    filled = 0
+    while True:
+        cancel.check()
+        rows = catalog.missing_fields(model.model_id, 256)
+        if not rows:
+            return
+        fields = embed_fields(model, [text or "" for _, text in rows])
+        catalog.store_fields(model.model_id, [(fid, f) for (fid, _), f in zip(rows, fields)])
+        filled += len(rows)
+        yield Progress("index", filled, None, "adding field vectors to files indexed before them",
+                       started=started)
 
 
 def embed_fields(model, texts: list[str]) -> list[np.ndarray]:

@@ -138,9 +138,9 @@ def _v5_failed_embeddings(db: sqlite3.Connection) -> None:
 
 
 def _v6_field_vectors(db: sqlite3.Connection) -> None:
-    # One metadata vector per segment of the metadata text (metadata.text.text_fields), float16
-    # [k, D]; b'' when the text has a single segment; NULL = not computed yet (the next index job
-    # re-embeds the text, which needs no decoding). Search adds the best segment's cosine.
+    # One metadata vector per segment of the metadata text (metadata.text.text_fields), int8
+    # [k, D] (directions only); b'' when the text has a single segment; NULL = not computed yet (the
+    # next index job embeds the text's segments, no decoding). Search adds the best segment's cosine.
     if "fields" not in {row[1] for row in db.execute("PRAGMA table_info(embeddings)")}:
         db.execute("ALTER TABLE embeddings ADD COLUMN fields BLOB")
 
