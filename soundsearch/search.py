@@ -61,12 +61,16 @@ UNEMBEDDED_WEIGHT = 0.1  # a scanned file not yet embedded scores this × its le
 # 0.831 / 0.832 / 0.833 with worse held-out names at 0.3); bench_quality.py prints the held-out rows.
 BRIDGE_WEIGHT = {"audio": 1.0, "hybrid": 0.1}
 # Best field: the cosine of the query with the file's best-matching metadata segment (its name, its
-# description, a folder: library.metadata.text.text_fields) is added with this weight in the hybrid
-# and metadata modes, beside the whole text's vector that the indexes hold. Chosen on the validation
-# packages (MAP names + descriptive + half-untagged; lexical 0.1, no tagger): 0 / 0.25 / 0.5 / 0.75:
-# 2.181 / 2.189 / 2.203 / 2.195; held-out with 0.5 (bench_quality.py): names 0.979 -> 0.987,
-# descriptive 0.594 -> 0.611 (the raw text encoder: 0.966 / 0.578).
+# description, a folder: library.metadata.text.text_fields), above FIELD_FLOOR and rescaled to 0..1,
+# is added with this weight in the hybrid and metadata modes, beside the whole text's vector that
+# the indexes hold. Chosen on the validation packages (sum of MAP over names, descriptive and
+# half-untagged queries; lexical 0.1, no tagger; without fields 2.182): weight 0.25 / 0.5 / 0.75 ×
+# floor 0: 2.189 / 2.203 / 2.195; floor 0.2: 2.224 / 2.225 / 2.214; floor 0.3: 2.229 / 2.241 /
+# 2.206; floor 0.4: 2.220 / 2.204 / 2.184. Floor 0 ranked better on held-out descriptive queries
+# (0.611 vs 0.606) but worse where half the files are untagged (0.400 vs 0.410) and in a library
+# of opaque names with a few stray tags (bench_retrieval.py: 0.204 vs 0.213; 0.226 without fields).
 FIELD_WEIGHT = 0.5
+FIELD_FLOOR = 0.3  # a best field's cosine counts from here (0 → 0, 1 → 1): loose matches add nothing
 SIMILAR_BY = ("all", "sound")  # "more like this": by the sound and its words, or the sound alone
 SIMILAR_POOL = 200  # candidates re-scored with the library mean taken out (similar by="sound")
 MEAN_SAMPLE = 4096  # audio vectors averaged for that mean
@@ -446,7 +450,7 @@ class SearchEngine:
         for n, i in enumerate(ids.tolist()):
             v = vecs.get(i)
             if v is not None:
-                out[n] = max(0.0, float(np.max(v @ q)))
+                out[n] = max(0.0, float(np.max(v @ q)) - FIELD_FLOOR) / (1.0 - FIELD_FLOOR)
         return out
 
     def similar(self, target: int | Path | str, k: int = 50, filters: Filters | None = None,

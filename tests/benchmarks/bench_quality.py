@@ -54,7 +54,7 @@ from soundsearch.model.featureset import build_featureset, pad, score_matrix
 from soundsearch.model.recipe import HELDOUT, Recipe, descriptive_queries, untag_half
 from soundsearch.model.scoring import label_queries
 from soundsearch.model.taggers.bridge import bridge_weights, unit
-from soundsearch.search import BRIDGE_WEIGHT, FIELD_WEIGHT
+from soundsearch.search import BRIDGE_WEIGHT, FIELD_FLOOR, FIELD_WEIGHT
 from soundsearch.settings import Settings
 
 
@@ -89,8 +89,9 @@ def bm25_scores(fs, texts: list[str]) -> np.ndarray:
 
 
 def best_field_scores(model, fset, q: np.ndarray) -> np.ndarray:
-    """[Q, N] the query's cosine with each file's best metadata field (SearchEngine._best_fields):
-    the segments of its text, or the whole text when it has one segment; 0 without metadata."""
+    """[Q, N] the query's cosine with each file's best metadata field, above FIELD_FLOOR and
+    rescaled (SearchEngine._best_fields): the segments of its text, or the whole text when it has
+    one segment; 0 without metadata."""
     fields = [text_fields(it.metadata) if has else [] for it, has in zip(fset.items, fset.has_meta)]
     flat = sorted({f for fs in fields for f in fs})
     vec = dict(zip(flat, unit(model.embed_metadata(flat)))) if flat else {}
@@ -100,7 +101,7 @@ def best_field_scores(model, fset, q: np.ndarray) -> np.ndarray:
     for j, fs in enumerate(fields):
         if fset.has_meta[j]:
             v = np.stack([vec[f] for f in fs]) if fs else whole[j][None, :]
-            out[:, j] = np.maximum(0.0, (qu @ v.T).max(axis=1))
+            out[:, j] = np.maximum(0.0, (qu @ v.T).max(axis=1) - FIELD_FLOOR) / (1.0 - FIELD_FLOOR)
     return out
 
 
