@@ -105,7 +105,18 @@ def best_field_scores(model, fset, q: np.ndarray) -> np.ndarray:
     return out
 
 
-def quality_tables(model, fs, root: Path, yam) -> dict:
+def show_misses(fs, texts: list[str], relevant: np.ndarray, scores: np.ndarray) -> None:
+    """The queries whose relevant files are not all ranked ahead of every other file."""
+    for i, text in enumerate(texts):
+        n = int(relevant[i].sum())
+        order = np.argsort(-scores[i], kind="stable")
+        ranks = sorted(int(np.flatnonzero(order == j)[0]) + 1 for j in np.flatnonzero(relevant[i]))
+        if n and ranks[-1] > n:
+            ahead = [fs.items[j].metadata[:40] for j in order[:3]]
+            print(f"  {text!r}: relevant at ranks {ranks}; first: {ahead}")
+
+
+def quality_tables(model, fs, root: Path, yam, misses: bool = False) -> dict:
     head, settings = model.head, Settings()
     names = [" ".join(Path(it.audio.relative_to(root)).with_suffix("").parts[1:]) for it in fs.items]
     labels, rel_a = label_queries(fs)
@@ -143,6 +154,9 @@ def quality_tables(model, fs, root: Path, yam) -> dict:
         table = {k: multi_positive_metrics(v[keep], relevant[keep]) for k, v in rows.items()}
         table["random"] = random_baseline(relevant[keep])
         out[set_name] = table
+        if misses and set_name != "descriptive, half the files untagged":
+            print(f"{set_name} queries the hybrid (app) does not rank perfectly:")
+            show_misses(fset, texts, relevant, hybrid)
     return out
 
 
@@ -188,6 +202,7 @@ def main() -> int:
     ap.add_argument("--library", type=Path, default=Recipe().library)
     ap.add_argument("--model", type=Path, default=paths.models_dir() / "default-measured")
     ap.add_argument("--no-yamnet", action="store_true", help="skip the optional YAMNet rows")
+    ap.add_argument("--misses", action="store_true", help="list the queries the app's hybrid gets wrong")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if not (args.model / "config.json").is_file():
@@ -199,7 +214,7 @@ def main() -> int:
     fs = build_featureset(model, library_items(args.library, groups=held))
     print(f"model {model.model_id} ({args.model}); held-out packages: {', '.join(held)}; {len(fs)} files")
     yam = None if args.no_yamnet else yamnet_scores(fs)
-    for set_name, rows in quality_tables(model, fs, args.library, yam).items():
+    for set_name, rows in quality_tables(model, fs, args.library, yam, args.misses).items():
         q = next(iter(rows.values()))["queries"]
         print(format_table(rows, ["MAP", "mAP@10", "P@1", "P@10"], title=f"{set_name} queries ({q} queries)"))
         rnd = max(rows["random"]["MAP"], 1e-9)
