@@ -6,7 +6,8 @@ a scan leave (mark_deleted), vectors committed just before a kill -9 come in; (3
 metadata text changed get a new text vector and are re-fused, no decoding; (4) pending files are
 decoded on a worker thread while encoder threads embed earlier batches (model/pipeline.py), and each
 batch is committed in one catalog transaction, so an interrupted job loses at most the batches in
-flight.
+flight; (5) files indexed before field vectors existed get them (their text's segments embedded;
+nothing decoded, the indexes untouched).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class IndexResult:
     errors: int = 0  # files with neither usable audio nor metadata text
     refused: int = 0  # files re-fused after a metadata change (text re-embedded, audio kept)
     deleted: int = 0  # vectors removed because their files left the catalog
+    fields_added: int = 0  # files indexed before field vectors existed that got theirs
     audio_seconds: float = 0.0  # seconds of audio decoded and embedded
     seconds: float = 0.0  # wall time of the job
     items: int = 0  # searchable items when the job ended
@@ -139,7 +141,7 @@ def _index(catalog, model, settings: Settings, cancel: CancelToken, index_dir: P
                 last_save = time.monotonic()
             yield Progress("index", done, total, str(decoded[-1].record.path.name),
                            audio_seconds=result.audio_seconds, started=started)
-        yield from _fill_fields(catalog, model, cancel, started)
+        result.fields_added = yield from _fill_fields(catalog, model, cancel, started)
     finally:
         lib.save()  # also on cancel / close(): what was committed is searchable next time
         result.items = len(lib)
@@ -149,7 +151,7 @@ def _index(catalog, model, settings: Settings, cancel: CancelToken, index_dir: P
     return result
 
 
-def _fill_fields(catalog, model, cancel: CancelToken, started: float) -> Job[None]:
+def _fill_fields(catalog, model, cancel: CancelToken, started: float) -> Job[int]:
     """Field vectors for rows stored before they existed (a catalog from an older soundsearch): the
     texts' segments embedded, nothing decoded, the indexes untouched. Until then such a file is
     scored by its whole text's vector alone. Last, so new files are searchable first."""
@@ -158,7 +160,7 @@ def _fill_fields(catalog, model, cancel: CancelToken, started: float) -> Job[Non
         cancel.check()
         rows = catalog.missing_fields(model.model_id, 256)
         if not rows:
-            return
+            return filled
         fields = embed_fields(model, [text or "" for _, text in rows])
         catalog.store_fields(model.model_id, [(fid, f) for (fid, _), f in zip(rows, fields)])
         filled += len(rows)

@@ -69,6 +69,7 @@ def test_index_stores_field_vectors_and_fills_in_older_rows_without_decoding(cat
         1 for r in catalog.iter_files() if r.metadata.text)
     result = index(catalog, tiny_model)
     assert result.embedded == 0 and not catalog.missing_fields(tiny_model.model_id)
+    assert result.fields_added == sum(1 for r in catalog.iter_files() if r.metadata.text)
     assert dict(db.execute("SELECT file_id, audio FROM embeddings")) == before
     assert np.allclose(catalog.field_vectors(tiny_model.model_id, [rec.id])[rec.id], want, atol=0.02)
     db.close()

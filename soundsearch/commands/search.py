@@ -164,6 +164,8 @@ def cmd_index(args) -> int:
     print(f"index: {result.files} files embedded ({result.embedded} with audio, {result.metadata_only} "
           f"metadata only, {result.errors} unusable), {result.refused} re-fused, {result.deleted} removed "
           f"in {result.seconds:.1f} s")
+    if result.fields_added:
+        print(f"       field vectors added to {result.fields_added} files indexed before them")
     if result.files:
         print(f"       {result.files / secs:.1f} files/s, {result.audio_seconds / secs:.1f} audio-s/s "
               f"({result.realtime_factor:.0f}x real time), CPU {100 * cpu / secs:.0f}% of one core")
