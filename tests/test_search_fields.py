@@ -100,3 +100,27 @@ def test_a_file_whose_name_is_the_query_outranks_one_with_the_words_scattered(ca
     # field of "bell ring.wav" is the query's own words (cosine 1), the other's only half of them
     assert hybrid["bell ring.wav"] - hybrid0["bell ring.wav"] == pytest.approx(weight, abs=0.01)
     assert hybrid["bell tower.wav"] - hybrid0["bell tower.wav"] < 0.9 * weight
+
+
+def test_hybrid_keeps_a_file_near_what_its_sound_alone_scores(indexed, monkeypatch):
+    """Sound floor: a file whose words match the query less than its sound does gets back
+    SOUND_FLOOR × the difference; an untagged file (fused vector = audio vector) is unchanged."""
+    catalog, model, _ = indexed
+    engine = SearchEngine(catalog, model, Settings(lexical_weight=0.0))
+    monkeypatch.setattr(search_module, "FIELD_WEIGHT", 0.0)  # the sound floor alone
+    query = "a sound in a room"
+    q = engine._text_vector(query)
+    items, sounds = engine.lib.items, engine.lib.sounds
+    floor = search_module.SOUND_FLOOR
+    with_floor = {h.file_id: h.score for h in engine.search(query, k=20)}
+    monkeypatch.setattr(search_module, "SOUND_FLOOR", 0.0)
+    without = {h.file_id: h.score for h in engine.search(query, k=20)}
+    assert set(with_floor) == set(without) == set(items.ids().tolist())
+    gaps = {}
+    for fid in without:
+        gap = max(0.0, float(sounds.get([fid])[0] @ q) - float(items.get([fid])[0] @ q))
+        gaps[fid] = gap
+        assert with_floor[fid] - without[fid] == pytest.approx(floor * gap, abs=1e-4)
+    zoom = by_name(catalog)["ZOOM0001.wav"]
+    assert gaps[zoom] == pytest.approx(0.0, abs=1e-5)  # untagged: its fused vector is its sound
+    assert sum(g > 0.01 for g in gaps.values()) >= 2  # the floor lifted tagged files here

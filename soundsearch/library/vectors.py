@@ -141,22 +141,35 @@ class EmbeddingStore:
     def field_vectors(self, model_id: str, ids: Sequence[int]) -> dict[int, np.ndarray]:
         """Unit metadata vectors to score each of ``ids`` by its best field: the field vectors
         [k, D] where the text has several segments, else its one metadata vector [1, D]. Files with
-        no metadata are left out. Read per search for its candidates only (a few hundred rows)."""
-        out: dict[int, np.ndarray] = {}
+        no metadata are left out."""
+        return {i: f for i, (f, _) in self.candidate_vectors(model_id, ids).items() if f is not None}
+
+    def candidate_vectors(self, model_id: str, ids: Sequence[int]
+                          ) -> dict[int, tuple[np.ndarray | None, np.ndarray | None]]:
+        """Per id with a row: (its unit field vectors as :meth:`field_vectors` gives them, or None
+        without metadata; its unit audio vector [D], or None where the audio was not embedded).
+        Read per search for its candidates only (a few hundred rows by primary key)."""
+        out: dict[int, tuple[np.ndarray | None, np.ndarray | None]] = {}
         ids = [int(i) for i in ids]
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
             rows = self._db.execute(
-                f"SELECT file_id, meta, fields FROM embeddings WHERE model_id = ? AND meta IS NOT NULL "
+                f"SELECT file_id, meta, fields, audio FROM embeddings WHERE model_id = ? "
                 f"AND file_id IN ({','.join('?' * len(chunk))})", (model_id, *chunk)).fetchall()
-            for file_id, meta, fields in rows:
-                dim = len(meta) // 4
-                if fields and len(fields) % dim == 0:
-                    vecs = np.frombuffer(fields, np.int8).reshape(-1, dim).astype(np.float32)
-                else:
-                    vecs = np.frombuffer(meta, np.float32).reshape(1, dim)
-                norms = np.linalg.norm(vecs, axis=1, keepdims=True)
-                out[int(file_id)] = vecs / np.maximum(norms, 1e-12)
+            for file_id, meta, fields, audio in rows:
+                vecs = sound = None
+                if meta is not None:
+                    dim = len(meta) // 4
+                    if fields and len(fields) % dim == 0:
+                        vecs = np.frombuffer(fields, np.int8).reshape(-1, dim).astype(np.float32)
+                    else:
+                        vecs = np.frombuffer(meta, np.float32).reshape(1, dim)
+                    vecs = vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+                if audio is not None:
+                    a = np.frombuffer(audio, np.float32)
+                    norm = float(np.linalg.norm(a))
+                    sound = a / norm if norm > 0 else None  # a metadata-only row stores zeros
+                out[int(file_id)] = (vecs, sound)
         return out
 
     def count_embeddings(self, model_id: str) -> int:

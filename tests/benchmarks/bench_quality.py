@@ -19,9 +19,10 @@ untagged. Rows (MAP and mAP@10 first):
   installed);
 - ``hybrid (app)``: what the app ranks by, computed over every file instead of the engine's
   candidate pool: late cosine + ``FIELD_WEIGHT`` · the best field's cosine (each segment of the
-  metadata text embedded on its own) + ``lexical_weight`` · BM25 / ideal BM25 (soundsearch.search);
-  ``hybrid, whole text only`` leaves the fields out (the app before them); ``hybrid + YAMNet`` adds
-  the bridge;
+  metadata text embedded on its own) + ``SOUND_FLOOR`` · how far the audio cosine exceeds the late
+  one + ``lexical_weight`` · BM25 / ideal BM25 (soundsearch.search); ``hybrid, whole text only``
+  leaves the fields and the sound floor out (the app before them); ``hybrid + YAMNet`` adds the
+  bridge;
 - ``keyword``: a plain match of query words against path words; ``random``.
 
 Then "more like this" across packages: for each held-out file whose class (the descriptive query
@@ -54,7 +55,7 @@ from soundsearch.model.featureset import build_featureset, pad, score_matrix
 from soundsearch.model.recipe import HELDOUT, Recipe, descriptive_queries, untag_half
 from soundsearch.model.scoring import label_queries
 from soundsearch.model.taggers.bridge import bridge_weights, unit
-from soundsearch.search import BRIDGE_WEIGHT, FIELD_FLOOR, FIELD_WEIGHT
+from soundsearch.search import BRIDGE_WEIGHT, FIELD_FLOOR, FIELD_WEIGHT, SOUND_FLOOR
 from soundsearch.settings import Settings
 
 
@@ -135,7 +136,7 @@ def quality_tables(model, fs, root: Path, yam, misses: bool = False) -> dict:
         lexical = bm25_scores(fset, texts)
         whole_only = late + settings.lexical_weight * lexical
         best = FIELD_WEIGHT * best_field_scores(model, fset, q)
-        hybrid = whole_only + best
+        hybrid = whole_only + best + SOUND_FLOOR * np.maximum(0.0, audio - late)
         rows = {"raw text": raw, "audio": audio}
         if yam is not None:
             probs, _, tagger = yam
