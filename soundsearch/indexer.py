@@ -156,6 +156,7 @@ def _fill_fields(catalog, model, cancel: CancelToken, started: float) -> Job[int
     texts' segments embedded, nothing decoded, the indexes untouched. Until then such a file is
     scored by its whole text's vector alone. Last, so new files are searchable first."""
     filled = 0
+    total = catalog.count_missing_fields(model.model_id)
     while True:
         cancel.check()
         rows = catalog.missing_fields(model.model_id, 256)
@@ -164,8 +165,8 @@ def _fill_fields(catalog, model, cancel: CancelToken, started: float) -> Job[int
         fields = embed_fields(model, [text or "" for _, text in rows])
         catalog.store_fields(model.model_id, [(fid, f) for (fid, _), f in zip(rows, fields)])
         filled += len(rows)
-        yield Progress("index", filled, None, "adding field vectors to files indexed before them",
-                       started=started)
+        yield Progress("index", filled, max(total, filled), "adding field vectors to files indexed "
+                       "before them", started=started)
 
 
 def embed_fields(model, texts: list[str]) -> list[np.ndarray]:

@@ -65,8 +65,9 @@ def test_index_stores_field_vectors_and_fills_in_older_rows_without_decoding(cat
     before = dict(db.execute("SELECT file_id, audio FROM embeddings"))
     db.execute("UPDATE embeddings SET fields = NULL")
     db.commit()
-    assert len(catalog.missing_fields(tiny_model.model_id)) == sum(
-        1 for r in catalog.iter_files() if r.metadata.text)
+    tagged = sum(1 for r in catalog.iter_files() if r.metadata.text)
+    assert len(catalog.missing_fields(tiny_model.model_id)) == tagged
+    assert catalog.count_missing_fields(tiny_model.model_id) == tagged
     result = index(catalog, tiny_model)
     assert result.embedded == 0 and not catalog.missing_fields(tiny_model.model_id)
     assert result.fields_added == sum(1 for r in catalog.iter_files() if r.metadata.text)

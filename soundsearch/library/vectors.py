@@ -132,6 +132,13 @@ class EmbeddingStore:
             "WHERE e.model_id = ? AND e.fields IS NULL AND e.meta IS NOT NULL AND e.meta_text IS f.meta_text "
             "ORDER BY e.file_id LIMIT ?", (model_id, int(limit))).fetchall()
 
+    def count_missing_fields(self, model_id: str) -> int:
+        """How many rows :meth:`missing_fields` would give in all."""
+        return self._db.execute(
+            "SELECT count(*) FROM embeddings e JOIN files f ON f.id = e.file_id WHERE e.model_id = ? "
+            "AND e.fields IS NULL AND e.meta IS NOT NULL AND e.meta_text IS f.meta_text",
+            (model_id,)).fetchone()[0]
+
     def store_fields(self, model_id: str, rows: Iterable[tuple[int, np.ndarray]]) -> None:
         """Field vectors [k, D] of rows already stored, in one transaction."""
         values = [(_fields_blob(vecs), model_id, int(file_id)) for file_id, vecs in rows]
