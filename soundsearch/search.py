@@ -278,6 +278,9 @@ class SearchEngine:
         if blocked and allowed is not None:
             allowed = _without(allowed, blocked)
         text_vec = self._text_vector(free)
+        if mode == "audio" and text_vec is not None and hasattr(self.model, "audio_query"):
+            # the words carried over to what training sounds captioned like them sounded like
+            text_vec = normalize(self.model.audio_query(text_vec[None, :]))[0]
         q = self.query_vector(free, index, liked, disliked, text_vec)
         terms = tokenize(free)
         if q is None:  # only filters: list the matching files, embedded or not yet

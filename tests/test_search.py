@@ -92,6 +92,27 @@ def test_audio_mode_ranks_by_the_sound_only(engine, tmp_path):
         assert [h.file_id for h in renamed.search(text, k=len(ids), mode="audio")] == before[text]
 
 
+def test_audio_mode_searches_with_the_recalled_query(indexed):
+    """A head with a caption memory: audio-only search ranks by the query carried over to the
+    memory's sounds (model.audio_query), not by the plain words' vector."""
+    import torch
+
+    catalog, model, _ = indexed
+    g = torch.Generator().manual_seed(3)
+    keys = torch.nn.functional.normalize(torch.randn(6, model.dim, generator=g), dim=-1)
+    values = torch.nn.functional.normalize(torch.randn(6, model.dim, generator=g), dim=-1)
+    model.head.set_memory(keys, values, k=3)
+    ids, audio, _, _ = catalog.load_embeddings(model.model_id)
+    engine = SearchEngine(catalog, model, Settings(bridge_weight=0))
+    changed = 0
+    for text in ("door wood slam", "dog bark loud", "bright noisy hiss", "rain on a roof"):
+        plain = model.embed_query([text])
+        want = exact_knn(ids, audio, model.audio_query(plain), len(ids))[0][0].tolist()
+        assert [h.file_id for h in engine.search(text, k=len(ids), mode="audio")] == want
+        changed += want != exact_knn(ids, audio, plain, len(ids))[0][0].tolist()
+    assert changed  # the recall moved some ranking (else this test would prove nothing)
+
+
 def test_filters(engine):
     def only(filters, text="sound"):
         return set(names(engine.search(text, k=20, filters=filters)))

@@ -358,3 +358,35 @@ def test_caption_memory_lends_unseen_sounds_the_words_of_their_neighbours(tmp_pa
     mid = HybridModel(HybridConfig(audio_dim=12, text_dim=8, dim=8, fusion="mid"))
     with pytest.raises(ValueError):
         attach_memory(mid, fs.subset(known))
+
+
+def test_query_recall_carries_words_to_the_sounds_captioned_with_them():
+    """HybridModel.recall_query (audio-only search): without a memory the unit query is unchanged;
+    with one, a query moves toward the audio keys whose captions are nearest to it, and unseen
+    sounds are found better by their class words than with the plain query."""
+    from soundsearch.model.memory import MemoryConfig, attach_memory
+
+    fs = synthetic_set(audio_dim=12, text_dim=8, per_class=10)
+    known = [i for i in range(len(fs)) if i % 2 == 0]
+    unseen = fs.subset([i for i in range(len(fs)) if i % 2])
+    torch.manual_seed(0)
+    head = HybridModel(HybridConfig(audio_dim=12, text_dim=8, dim=8, fusion="late", text_init="identity",
+                                    pool=PoolConfig(layers=0, input_norm=True))).eval()
+    q = torch.from_numpy(unseen.caption_vecs)
+    with torch.inference_mode():
+        assert torch.allclose(head.recall_query(q), torch.nn.functional.normalize(q, dim=-1))
+    _, rel = label_queries(unseen)
+    def audio_map(recall: bool) -> float:
+        return multi_positive_metrics(score_matrix(head, unseen, unseen.caption_vecs, "audio",
+                                                   recall=recall), rel)["MAP"]
+
+    attach_memory(head, fs.subset(known), MemoryConfig(size=0, k=3))
+    with torch.inference_mode():
+        moved = head.recall_query(head.embed_query(q))
+        keys = head.memory_keys.float()
+        nearest = (head.embed_query(q) @ head.memory_values.float().T).argmax(dim=1)
+        before = (head.embed_query(q) * keys[nearest]).sum(-1)
+        after = (moved * keys[nearest]).sum(-1)
+    assert torch.allclose(moved.norm(dim=-1), torch.ones(len(q)), atol=1e-4)
+    assert bool((after > before).all())
+    assert audio_map(recall=True) > audio_map(recall=False)

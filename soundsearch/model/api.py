@@ -207,6 +207,13 @@ class RetrievalModel:
         with torch.inference_mode():
             return self.head.embed_query(self._text(list(texts))).float().cpu().numpy()
 
+    def audio_query(self, vecs: np.ndarray) -> np.ndarray:
+        """Query vectors from :meth:`embed_query`, made ready to search the audio vectors alone
+        (caption memory recall, :meth:`HybridModel.recall_query`); [N, dim] float32, unit."""
+        with torch.inference_mode():
+            q = torch.from_numpy(np.asarray(vecs, np.float32)).to(self.device)
+            return self.head.recall_query(q).float().cpu().numpy()
+
     def fuse(self, audio: np.ndarray, meta: np.ndarray, weight: float = 1.0) -> np.ndarray:
         """Late fusion: L2norm(audio + weight * meta); a zero meta row gives L2norm(audio)."""
         x = np.asarray(audio, np.float32) + np.float32(weight) * np.asarray(meta, np.float32)

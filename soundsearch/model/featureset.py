@@ -97,8 +97,10 @@ def item_vectors(head: HybridModel, seq, mask, meta, has_meta, mode: str | None 
 
 @torch.inference_mode()
 def score_matrix(head: HybridModel, fs: FeatureSet, query_vecs: np.ndarray, mode: str | None = None,
-                 batch: int = 256, device: str = "cpu") -> np.ndarray:
-    """Scores ``[Q, N]`` of text-encoder query vectors against every item of ``fs``."""
+                 batch: int = 256, device: str = "cpu", recall: bool = False) -> np.ndarray:
+    """Scores ``[Q, N]`` of text-encoder query vectors against every item of ``fs``. ``recall``: in
+    ``audio`` mode, the queries go through :meth:`HybridModel.recall_query` first (as the search
+    engine's audio mode does)."""
     head.eval()
     parts = []
     for start in range(0, len(fs), batch):
@@ -114,4 +116,7 @@ def score_matrix(head: HybridModel, fs: FeatureSet, query_vecs: np.ndarray, mode
     q = torch.from_numpy(np.asarray(query_vecs, np.float32)).to(device)
     if (mode or head.fusion) == head.fusion:
         return head.scores(head.queries(q), items).float().cpu().numpy()
-    return (head.embed_query(q) @ items.T).float().cpu().numpy()
+    q = head.embed_query(q)
+    if recall and mode == "audio":
+        q = head.recall_query(q)
+    return (q @ items.T).float().cpu().numpy()

@@ -11,7 +11,8 @@ untagged. Rows (MAP and mAP@10 first):
 
 - ``raw text``: the query's all-MiniLM-L6-v2 vector against the vector of the file's metadata text,
   no head (the floor the hybrid must clear);
-- ``audio``, ``metadata``, ``late``: the head's three modes (the metadata branch is the frozen
+- ``audio``, ``metadata``, ``late``: the head's three modes (``audio`` with the query recall the
+  app's audio mode uses, HybridModel.recall_query; the metadata branch is the frozen
   identity, so ``late`` sums the audio and the raw text; ``metadata`` adds the best field's
   cosine to the whole text's, as the app's metadata mode does);
 - ``audio + YAMNet bridge``: the audio cosine plus the label bridge over YAMNet's AudioSet tags,
@@ -131,12 +132,13 @@ def quality_tables(model, fs, root: Path, yam, misses: bool = False) -> dict:
             continue
         q = features.text_vectors(model, texts)
         raw = unit(q) @ unit(fset.meta).T * fset.has_meta[None, :]
-        audio = score_matrix(head, fset, q, "audio")
+        audio = score_matrix(head, fset, q, "audio", recall=True)  # as the app's audio mode
+        audio_vs_late = score_matrix(head, fset, q, "audio")  # the audio part of the hybrid
         late = score_matrix(head, fset, q, "late")
         lexical = bm25_scores(fset, texts)
         whole_only = late + settings.lexical_weight * lexical
         best = FIELD_WEIGHT * best_field_scores(model, fset, q)
-        hybrid = whole_only + best + SOUND_FLOOR * np.maximum(0.0, audio - late)
+        hybrid = whole_only + best + SOUND_FLOOR * np.maximum(0.0, audio_vs_late - late)
         rows = {"raw text": raw, "audio": audio}
         if yam is not None:
             probs, _, tagger = yam
