@@ -57,11 +57,9 @@ CATCH_UP_WINDOW_S = 120.0
 UNEMBEDDED_WEIGHT = 0.1  # a scanned file not yet embedded scores this × its lexical match
 # Label bridge (soundsearch.model.taggers.bridge): added to the cosine, times the query's gate and
 # settings.bridge_weight. Chosen on the validation packages with YAMNet's tags (mean MAP of name and
-# descriptive queries; hybrid 0 / 0.1 / 0.3: 0.831 / 0.832 / 0.833 with worse held-out names at
-# 0.3). Audio, chosen again with the query recall (HybridModel.recall_query): 0.5 / 1 / 2: 0.284 /
-# 0.308 / 0.342 (before the recall, 0 / 0.3 / 1 / 2: 0.206 / 0.254 / 0.298 / 0.301); held-out
-# (bench_quality.py) names / descriptive at 1: 0.091 / 0.320, at 2: 0.087 / 0.311.
-BRIDGE_WEIGHT = {"audio": 2.0, "hybrid": 0.1}
+# descriptive queries; audio 0 / 0.3 / 1 / 2: 0.206 / 0.254 / 0.298 / 0.301, hybrid 0 / 0.1 / 0.3:
+# 0.831 / 0.832 / 0.833 with worse held-out names at 0.3); bench_quality.py prints the held-out rows.
+BRIDGE_WEIGHT = {"audio": 1.0, "hybrid": 0.1}
 # Best field: the cosine of the query with the file's best-matching metadata segment (its name, its
 # description, a folder: library.metadata.text.text_fields), above FIELD_FLOOR and rescaled to 0..1,
 # is added with this weight in the hybrid and metadata modes, beside the whole text's vector that
