@@ -229,11 +229,12 @@ class Session:
         return engine.catch_up()
 
     def search(self, text: str, filters: Filters | None = None, liked: Sequence[int] = (),
-               disliked: Sequence[int] = (), k: int = 100, sort: tuple[str, bool] = ("path", False)
-               ) -> list[Hit]:
+               disliked: Sequence[int] = (), k: int = 100, sort: tuple[str, bool] = ("path", False),
+               mode: str = "hybrid") -> list[Hit]:
         """Ranked hits for the words (and the liked/disliked sounds); filters alone list the library,
         sorted, a page at a time (a :class:`HitPage`). Without a model: by names and tags
-        (:class:`WordHits`)."""
+        (:class:`WordHits`), except in ``mode="audio"`` (by the sound alone), which needs the model:
+        nothing until it is loaded."""
         engine = self.engine
         searcher = engine if engine is not None else self.words
         free, typed = parse_query(text)
@@ -244,12 +245,14 @@ class Session:
             hits, total = searcher.browse(browse, k, sort[0], sort[1], self.settings.hide_duplicates)
             return HitPage(hits, total)
         collapse = self.settings.hide_duplicates
+        if engine is None and mode == "audio":
+            return WordHits([])
         if engine is None:
             hits = searcher.search(text, k=2 * k if collapse else k, filters=filters,
                                    disliked=tuple(disliked))
             return WordHits(searcher.collapse_copies(hits)[:k] if collapse else hits)
         hits = engine.search(text, k=2 * k if collapse else k, filters=filters, liked=tuple(liked),
-                             disliked=tuple(disliked))
+                             disliked=tuple(disliked), mode=mode)
         return engine.collapse_copies(hits)[:k] if collapse else hits
 
     def copies(self, file_id: int) -> list[Hit]:

@@ -25,7 +25,8 @@ BROWSE_SORT = {1: "name", 2: "duration", 3: "format", 4: "sample_rate", 5: "chan
 
 def _same_list(a, b) -> bool:
     """The same list, maybe longer (a next page), rather than a new one."""
-    return (a.kind, a.text, a.filters, a.target, a.by) == (b.kind, b.text, b.filters, b.target, b.by)
+    return ((a.kind, a.text, a.filters, a.target, a.by, a.sound_only)
+            == (b.kind, b.text, b.filters, b.target, b.by, b.sound_only))
 
 
 class WindowActions:
@@ -202,7 +203,7 @@ class WindowActions:
         self.peaks.forget_pending()
         what = {"similar": "similar sounds", "collection": "sounds in the collection",
                 "copies": "copies of the same sound"}.get(
-            outcome.request.kind, "results")
+            outcome.request.kind, "results by sound alone" if request.sound_only else "results")
         if request.kind == "similar":  # the box shows what the list is: the filters that still apply
             if self.search_box.text() != request.text:
                 self.search_box.edit.setText(request.text)
@@ -216,7 +217,7 @@ class WindowActions:
             self.search_box.show_context("")
         note = "New search: likes and dislikes cleared · " if getattr(self, "_cleared_note", False) else ""
         self._cleared_note = False
-        if not self.session.model and request.kind == "similar":
+        if not self.session.model and (request.kind == "similar" or request.sound_only):
             self.show_message(note + "Loading the search model… results appear as soon as it is ready")
         elif outcome.by_words:
             # answered by names and tags; the model's ranking replaces it when it arrives

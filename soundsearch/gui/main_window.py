@@ -169,6 +169,7 @@ class MainWindow(WindowActions, QMainWindow):
         sound = self.menuBar().addMenu("&Sound")
         find = act(sound, "Find (search box)", self._focus_search)
         find.setShortcuts([QKeySequence("Ctrl+F"), QKeySequence("Ctrl+L")])  # Ctrl+L as in a browser
+        act(sound, "Search by sound only (toggle)", self.search_box.sound_only.toggle, "Ctrl+Shift+S")
         act(sound, "Copy path", self.detail.copy_path, "Ctrl+Shift+C")
         act(sound, "Reveal in file manager", self.detail.reveal, "Ctrl+Shift+R")
         act(sound, "Clear likes and dislikes", lambda: self.run_action("clear-feedback"))
@@ -197,6 +198,7 @@ class MainWindow(WindowActions, QMainWindow):
     def _connect(self) -> None:
         sb, view = self.search_box, self.view
         sb.searchRequested.connect(lambda text, _forced: self.search.query(text))
+        sb.soundOnlyChanged.connect(self.search.set_sound_only)
         sb.navigate.connect(view.move)
         view.typeAhead.connect(self._type_ahead)
         view.keyAction.connect(self.run_action)

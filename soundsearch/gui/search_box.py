@@ -20,6 +20,7 @@ HISTORY_SIZE = 20
 
 class SearchBox(QWidget):
     searchRequested = Signal(str, bool)  # text, forced (Enter)
+    soundOnlyChanged = Signal(bool)  # the Sound only toggle
     navigate = Signal(int)  # +1 for ↓, -1 for ↑: move the results selection
 
     def __init__(self, history: list[str] | None = None, debounce_ms: int = DEBOUNCE_MS, parent=None,
@@ -41,6 +42,13 @@ class SearchBox(QWidget):
         self.context = QLabel(self)
         self.context.setObjectName("search-context")
         self.context.hide()
+        self.sound_only = QToolButton(self)
+        self.sound_only.setObjectName("sound-only")
+        self.sound_only.setText("Sound only")
+        self.sound_only.setCheckable(True)
+        self.sound_only.setToolTip("Rank by what the sounds sound like, ignoring names and tags: for "
+                                   "untagged recordings, or when the names mislead (Ctrl+Shift+S)")
+        self.sound_only.toggled.connect(self.soundOnlyChanged)
         self.history_button = QToolButton(self)
         self.history_button.setText("History")
         self.history_button.setToolTip("Saved and recent searches (Ctrl+Space completes from them)")
@@ -52,6 +60,7 @@ class SearchBox(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.context)
         layout.addWidget(self.edit, 1)
+        layout.addWidget(self.sound_only)
         layout.addWidget(self.history_button)
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)

@@ -28,6 +28,7 @@ class Request:
     disliked: tuple[int, ...] = ()
     target: Any = None  # file id for "similar", collection name for "collection"
     by: str = "all"  # "similar": by the sound and its words ("all") or the sound alone ("sound")
+    sound_only: bool = False  # "query": rank by the sound alone, names and tags ignored
 
 
 @dataclass
@@ -70,6 +71,7 @@ class SearchController(QObject):
         self.mode = "query"
         self.target: Any = None
         self.similar_by = "all"  # "similar": "all" (M) or "sound" (Shift+M)
+        self.sound_only = False  # queries ranked by the sound alone (the search box's Sound only)
         self._running = False
         self._waiting: Request | None = None
         self.last: Outcome | None = None
@@ -85,6 +87,14 @@ class SearchController(QObject):
         self.text, self.mode, self.target = text, "query", None
         self.k = self.page
         self.rerun()
+
+    def set_sound_only(self, on: bool) -> None:
+        """Rank queries by what the sounds sound like, ignoring names and tags (or not); the list
+        on screen is ranked again when it is a query's."""
+        self.sound_only = bool(on)
+        if self.mode == "query" and self.text.strip():
+            self.k = self.page
+            self.rerun()
 
     def more(self) -> bool:
         """Load the next page of the current list (the user scrolled to its end); False when the
@@ -152,7 +162,7 @@ class SearchController(QObject):
 
     def rerun(self) -> None:
         request = Request(self.mode, self.text, self.filters, tuple(sorted(self.liked)),
-                          tuple(sorted(self.disliked)), self.target, self.similar_by)
+                          tuple(sorted(self.disliked)), self.target, self.similar_by, self.sound_only)
         if self._running:
             self._waiting = request  # replaces an older waiting one: the newest wins
             return
@@ -180,7 +190,8 @@ class SearchController(QObject):
             members = self.collections.members(request.target) if self.collections is not None else []
             fn, args = session.hits_for, (members,)
         else:
-            fn, args = session.search, (request.text, filters, request.liked, request.disliked, k, self.sort)
+            fn, args = session.search, (request.text, filters, request.liked, request.disliked, k, self.sort,
+                                        "audio" if request.sound_only else "hybrid")
         self.core.submit(fn, *args,
                          done=lambda hits: self._done(request, hits, started),
                          error=lambda exc: self._error(request, exc),

@@ -138,6 +138,24 @@ def test_more_like_this_lists_similar_sounds(qtbot, window):
     assert window.model.hits and by_sound_target.file_id not in [h.file_id for h in window.model.hits]
 
 
+def test_sound_only_ranks_the_query_by_the_sound_alone(qtbot, window):
+    calls = count_calls(window.session, "search")
+    words = [h.file_id for h in search(qtbot, window, "door slam")]
+    assert names(window.model.hits)[0] == "door_wood_slam.wav" and calls[-1][6] == "hybrid"
+    with qtbot.waitSignal(window.search.resultsReady, timeout=5000):
+        window.search_box.sound_only.click()  # the list on screen is ranked again
+    assert window.search.last.request.sound_only and calls[-1][6] == "audio"
+    by_sound = [h.file_id for h in window.model.hits]
+    assert by_sound != words and "by sound alone" in window.status.text()
+    search(qtbot, window, "rain")  # stays on for the next words
+    assert calls[-1][6] == "audio"
+    with qtbot.waitSignal(window.search.resultsReady, timeout=5000):
+        qtbot.keyClick(window.search_box.edit, Qt.Key.Key_S,
+                       Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert not window.search_box.sound_only.isChecked() and calls[-1][6] == "hybrid"
+    assert names(window.model.hits)[0] == "rain_heavy_roof.wav"
+
+
 def test_typing_in_the_results_goes_to_the_search_box(qtbot, window):
     search(qtbot, window, "rain")
     window.view.setFocus()
