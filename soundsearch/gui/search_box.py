@@ -48,7 +48,11 @@ class SearchBox(QWidget):
         self.sound_only.setCheckable(True)
         self.sound_only.setToolTip("Rank by what the sounds sound like, ignoring names and tags: for "
                                    "untagged recordings, or when the names mislead (Ctrl+Shift+S)")
-        self.sound_only.toggled.connect(self.soundOnlyChanged)
+        # plainly on or off at a glance (a checked tool button is only a shade darker in most styles)
+        self.sound_only.setStyleSheet("QToolButton#sound-only:checked { background: palette(highlight); "
+                                      "color: palette(highlighted-text); border-radius: 3px; "
+                                      "padding: 2px 6px; }")
+        self.sound_only.toggled.connect(self._sound_only_toggled)
         self.history_button = QToolButton(self)
         self.history_button.setText("History")
         self.history_button.setToolTip("Saved and recent searches (Ctrl+Space completes from them)")
@@ -73,6 +77,12 @@ class SearchBox(QWidget):
 
     def text(self) -> str:
         return self.edit.text().strip()
+
+    def _sound_only_toggled(self, on: bool) -> None:
+        self.edit.setPlaceholderText(
+            "Describe what it sounds like: names and tags are ignored (Sound only is on)" if on else
+            "Describe a sound, e.g. heavy wooden door slam, reverberant   (-word excludes, +word requires)")
+        self.soundOnlyChanged.emit(on)
 
     def _edited(self, _text: str) -> None:
         self.show_context("")  # typed words: the list is their results again
