@@ -309,6 +309,18 @@ def test_centred_queries_remove_the_mean_caption_and_survive_a_checkpoint(tmp_pa
         center_queries(HybridModel(HybridConfig(audio_dim=12, text_dim=8, dim=8, text_hidden=4)), captions)
 
 
+def _memory_setup():
+    """(synthetic set, the even items' indexes — the memory's —, the odd items, an untrained
+    identity-text late head): the caption memory tests' setting."""
+    fs = synthetic_set(audio_dim=12, text_dim=8, per_class=10)
+    known = [i for i in range(len(fs)) if i % 2 == 0]
+    unseen = fs.subset([i for i in range(len(fs)) if i % 2])
+    torch.manual_seed(0)
+    head = HybridModel(HybridConfig(audio_dim=12, text_dim=8, dim=8, fusion="late", text_init="identity",
+                                    pool=PoolConfig(layers=0, input_norm=True))).eval()
+    return fs, known, unseen, head
+
+
 def test_caption_memory_lends_unseen_sounds_the_words_of_their_neighbours(tmp_path):
     """attach_memory: an untrained head (random audio map) ranks held-back sounds near random; with
     a memory of the other sounds' captions it finds them by their class words. The memory keeps
@@ -318,12 +330,7 @@ def test_caption_memory_lends_unseen_sounds_the_words_of_their_neighbours(tmp_pa
     from soundsearch.model.heads import average_heads
     from soundsearch.model.memory import MemoryConfig, attach_memory
 
-    fs = synthetic_set(audio_dim=12, text_dim=8, per_class=10)
-    known = [i for i in range(len(fs)) if i % 2 == 0]
-    unseen = fs.subset([i for i in range(len(fs)) if i % 2])
-    torch.manual_seed(0)
-    head = HybridModel(HybridConfig(audio_dim=12, text_dim=8, dim=8, fusion="late", text_init="identity",
-                                    pool=PoolConfig(layers=0, input_norm=True))).eval()
+    fs, known, unseen, head = _memory_setup()
     _, rel = label_queries(unseen)
     def audio_map(h):
         return multi_positive_metrics(score_matrix(h, unseen, unseen.caption_vecs, "audio"), rel)["MAP"]
@@ -366,12 +373,7 @@ def test_query_recall_carries_words_to_the_sounds_captioned_with_them():
     sounds are found better by their class words than with the plain query."""
     from soundsearch.model.memory import MemoryConfig, attach_memory
 
-    fs = synthetic_set(audio_dim=12, text_dim=8, per_class=10)
-    known = [i for i in range(len(fs)) if i % 2 == 0]
-    unseen = fs.subset([i for i in range(len(fs)) if i % 2])
-    torch.manual_seed(0)
-    head = HybridModel(HybridConfig(audio_dim=12, text_dim=8, dim=8, fusion="late", text_init="identity",
-                                    pool=PoolConfig(layers=0, input_norm=True))).eval()
+    fs, known, unseen, head = _memory_setup()
     q = torch.from_numpy(unseen.caption_vecs)
     with torch.inference_mode():
         assert torch.allclose(head.recall_query(q), torch.nn.functional.normalize(q, dim=-1))
