@@ -304,11 +304,12 @@ class SearchEngine:
         bridge = self._bridge(free, mode)
         field_q = text_vec if mode != "audio" and FIELD_WEIGHT > 0 else None
         sound_floor = mode == "hybrid" and SOUND_FLOOR > 0 and text_vec is not None
-        if bridge is not None or field_q is not None or sound_floor:
+        pooled = bridge is not None or field_q is not None or sound_floor  # re-scored candidates
+        if pooled:
             fetch = max(fetch, LEXICAL_POOL)
         ids, scores = index.knn(q[None, :], fetch, filter=flt)
         ids, scores = ids[0], scores[0]
-        if weight > 0 or len(exact) or bridge is not None or field_q is not None or sound_floor:
+        if weight > 0 or len(exact) or pooled:
             ids, scores = self._rerank(index, q, ids, scores, terms + _query_name_terms(free), weight,
                                        exact, allowed, blocked, bridge, _typing(free, terms), field_q,
                                        sound_floor)
@@ -474,7 +475,7 @@ class SearchEngine:
         for n, i in enumerate(ids.tolist()):
             f, a = vecs.get(i, (None, None))
             if field_q is not None and f is not None:
-                fields[n] = max(0.0, float(np.max(f @ field_q)) - FIELD_FLOOR) / (1.0 - FIELD_FLOOR)
+                fields[n] = field_score(float(np.max(f @ field_q)))
             if sound_q is not None and a is not None:
                 sound[n] = float(a @ sound_q)
         return fields, sound
@@ -634,6 +635,11 @@ def _query_name_terms(free: str) -> list[str]:
 def _typing(free: str, terms: list[str]) -> str | None:
     """The query's last word while it may still be being typed (no space after it)."""
     return terms[-1] if terms and free and not free[-1].isspace() else None
+
+
+def field_score(cosine):
+    """A best field's cosine above FIELD_FLOOR, rescaled to 0..1 (a number or an array)."""
+    return np.maximum(0.0, np.asarray(cosine, np.float32) - FIELD_FLOOR) / (1.0 - FIELD_FLOOR)
 
 
 def _without(ids: np.ndarray, drop: Sequence[int]) -> np.ndarray:

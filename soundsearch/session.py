@@ -245,10 +245,8 @@ class Session:
             hits, total = searcher.browse(browse, k, sort[0], sort[1], self.settings.hide_duplicates)
             return HitPage(hits, total)
         collapse = self.settings.hide_duplicates
-        if engine is None and mode == "audio":
-            return WordHits([])
-        if engine is None:
-            hits = searcher.search(text, k=2 * k if collapse else k, filters=filters,
+        if engine is None:  # WordSearch: nothing by sound until the model is loaded
+            hits = searcher.search(text, k=2 * k if collapse else k, filters=filters, mode=mode,
                                    disliked=tuple(disliked))
             return WordHits(searcher.collapse_copies(hits)[:k] if collapse else hits)
         hits = engine.search(text, k=2 * k if collapse else k, filters=filters, liked=tuple(liked),

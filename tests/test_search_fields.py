@@ -52,12 +52,13 @@ def test_index_stores_field_vectors_and_fills_in_older_rows_without_decoding(cat
     rec = catalog.get(ids["door_wood_slam.wav"])
     fields = text_fields(rec.metadata.text)
     assert len(fields) >= 2  # name words, then the folder's
-    got = catalog.field_vectors(tiny_model.model_id, [rec.id])[rec.id]
+    got = catalog.candidate_vectors(tiny_model.model_id, [rec.id])[rec.id][0]
     want = tiny_model.embed_metadata(fields)
     want /= np.linalg.norm(want, axis=1, keepdims=True)
     assert got.shape == want.shape and np.allclose(got, want, atol=0.02)  # stored as int8
     assert np.all(np.sum(got * want, axis=1) > 0.999)
-    assert ids["ZOOM0001.wav"] not in catalog.field_vectors(tiny_model.model_id, [ids["ZOOM0001.wav"]])
+    zoom = ids["ZOOM0001.wav"]
+    assert catalog.candidate_vectors(tiny_model.model_id, [zoom])[zoom][0] is None  # no words, no fields
 
     # rows written before field vectors existed: the next index job embeds the text again, and
     # only the text (the audio vectors are kept as they were)
@@ -72,7 +73,7 @@ def test_index_stores_field_vectors_and_fills_in_older_rows_without_decoding(cat
     assert result.embedded == 0 and not catalog.missing_fields(tiny_model.model_id)
     assert result.fields_added == sum(1 for r in catalog.iter_files() if r.metadata.text)
     assert dict(db.execute("SELECT file_id, audio FROM embeddings")) == before
-    assert np.allclose(catalog.field_vectors(tiny_model.model_id, [rec.id])[rec.id], want, atol=0.02)
+    assert np.allclose(catalog.candidate_vectors(tiny_model.model_id, [rec.id])[rec.id][0], want, atol=0.02)
     db.close()
 
 

@@ -50,6 +50,11 @@ def _fields_blob(vecs: np.ndarray | None) -> bytes | None:
     return np.ascontiguousarray(np.rint(vecs * scale), dtype=np.int8).tobytes()
 
 
+# Current rows of one model with words but no field vectors (stored before field vectors existed)
+_MISSING_FIELDS = ("FROM embeddings e JOIN files f ON f.id = e.file_id WHERE e.model_id = ? "
+                   "AND e.fields IS NULL AND e.meta IS NOT NULL AND e.meta_text IS f.meta_text")
+
+
 class EmbeddingStore:
     """Mixed into :class:`~soundsearch.library.catalog.Catalog`, which provides the connection, the
     query that reads file rows and the records it turns them into (this module does not import the
@@ -127,17 +132,12 @@ class EmbeddingStore:
     def missing_fields(self, model_id: str, limit: int = 256) -> list[tuple[int, str]]:
         """(file id, metadata text) of current rows with words but no field vectors: stored before
         field vectors existed. Only the text is embedded again; the vectors and indexes stay."""
-        return self._db.execute(
-            "SELECT e.file_id, e.meta_text FROM embeddings e JOIN files f ON f.id = e.file_id "
-            "WHERE e.model_id = ? AND e.fields IS NULL AND e.meta IS NOT NULL AND e.meta_text IS f.meta_text "
-            "ORDER BY e.file_id LIMIT ?", (model_id, int(limit))).fetchall()
+        return self._db.execute(f"SELECT e.file_id, e.meta_text {_MISSING_FIELDS} ORDER BY e.file_id LIMIT ?",
+                                (model_id, int(limit))).fetchall()
 
     def count_missing_fields(self, model_id: str) -> int:
         """How many rows :meth:`missing_fields` would give in all."""
-        return self._db.execute(
-            "SELECT count(*) FROM embeddings e JOIN files f ON f.id = e.file_id WHERE e.model_id = ? "
-            "AND e.fields IS NULL AND e.meta IS NOT NULL AND e.meta_text IS f.meta_text",
-            (model_id,)).fetchone()[0]
+        return self._db.execute(f"SELECT count(*) {_MISSING_FIELDS}", (model_id,)).fetchone()[0]
 
     def store_fields(self, model_id: str, rows: Iterable[tuple[int, np.ndarray]]) -> None:
         """Field vectors [k, D] of rows already stored, in one transaction."""
@@ -145,16 +145,11 @@ class EmbeddingStore:
         with self.transaction() as db:  # type: ignore[attr-defined]
             db.executemany("UPDATE embeddings SET fields = ? WHERE model_id = ? AND file_id = ?", values)
 
-    def field_vectors(self, model_id: str, ids: Sequence[int]) -> dict[int, np.ndarray]:
-        """Unit metadata vectors to score each of ``ids`` by its best field: the field vectors
-        [k, D] where the text has several segments, else its one metadata vector [1, D]. Files with
-        no metadata are left out."""
-        return {i: f for i, (f, _) in self.candidate_vectors(model_id, ids).items() if f is not None}
-
     def candidate_vectors(self, model_id: str, ids: Sequence[int]
                           ) -> dict[int, tuple[np.ndarray | None, np.ndarray | None]]:
-        """Per id with a row: (its unit field vectors as :meth:`field_vectors` gives them, or None
-        without metadata; its unit audio vector [D], or None where the audio was not embedded).
+        """Per id with a row: (its unit field vectors — [k, D] where the metadata text has several
+        segments, else its one metadata vector [1, D] — or None without metadata; its unit audio
+        vector [D], or None where the audio was not embedded).
         Read per search for its candidates only (a few hundred rows by primary key)."""
         out: dict[int, tuple[np.ndarray | None, np.ndarray | None]] = {}
         ids = [int(i) for i in ids]

@@ -56,7 +56,7 @@ from soundsearch.model.featureset import build_featureset, pad, score_matrix
 from soundsearch.model.recipe import HELDOUT, Recipe, descriptive_queries, untag_half
 from soundsearch.model.scoring import label_queries
 from soundsearch.model.taggers.bridge import bridge_weights, unit
-from soundsearch.search import BRIDGE_WEIGHT, FIELD_FLOOR, FIELD_WEIGHT, SOUND_FLOOR
+from soundsearch.search import BRIDGE_WEIGHT, FIELD_WEIGHT, SOUND_FLOOR, field_score
 from soundsearch.settings import Settings
 
 
@@ -103,7 +103,7 @@ def best_field_scores(model, fset, q: np.ndarray) -> np.ndarray:
     for j, fs in enumerate(fields):
         if fset.has_meta[j]:
             v = np.stack([vec[f] for f in fs]) if fs else whole[j][None, :]
-            out[:, j] = np.maximum(0.0, (qu @ v.T).max(axis=1) - FIELD_FLOOR) / (1.0 - FIELD_FLOOR)
+            out[:, j] = field_score((qu @ v.T).max(axis=1))
     return out
 
 
